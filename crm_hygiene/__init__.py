@@ -1,0 +1,1 @@
+"""crm-hygiene: keeps a CRM trustworthy without asking reps for data entry."""

@@ -1,0 +1,161 @@
+"""From the rows a store returns to a typed snapshot in which every malformed row is kept and flagged.
+
+A snapshot never fails because of one row: each problem becomes a reason in the row's
+`issues`, the original text of any value that could not be typed is kept in `raw_values`,
+and columns the model does not know are carried in `extra`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from dateutil import parser as date_parser
+
+from crm_hygiene.model.records import TIMESTAMP_FIELDS, Entity, Status, spec
+
+# Longer values are flagged: no real name, email or title is this long, and such values are
+# usually pasted documents or attacks that downstream parsers should not be fed blindly.
+MAX_FIELD_CHARS = 4096
+_CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_STATUSES = {s.value for s in Status}
+SNAPSHOT_EXTRA_COLUMNS = ("extra", "raw_values", "issues", "malformed")
+
+
+@lru_cache(maxsize=65536)
+def _parse_free_date(text: str) -> pd.Timestamp | None:
+    """Parse one non-ISO date text; cached because CRM exports repeat the same few formats."""
+    try:
+        value = pd.Timestamp(date_parser.parse(text, dayfirst=False))
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if value.tzinfo is None:
+        value = value.tz_localize("UTC")
+    return value.tz_convert("UTC")
+
+
+def parse_timestamps(values: pd.Series) -> pd.Series:
+    """ISO-8601 vectorized; other formats parsed once per distinct value; failures are NaT."""
+    text = values.astype(object).where(values.notna(), None)
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    retry = parsed.isna() & text.notna()
+    if retry.any():
+        distinct = text[retry].astype(str).unique()
+        lookup = {value: _parse_free_date(value.strip()) for value in distinct}
+        parsed.loc[retry] = text[retry].astype(str).map(lookup).astype("datetime64[ns, UTC]")
+    return parsed.astype("datetime64[ns, UTC]")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    out = values.astype(object).where(values.notna(), None)
+    present = out.notna()
+    out.loc[present] = out.loc[present].astype(str)
+    return out.where(out != "", None)
+
+
+class _Issues:
+    """Accumulates per-row reasons without a Python loop over rows."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.text = pd.Series("", index=index, dtype=object)
+
+    def add(self, mask: pd.Series, reason: str | pd.Series) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        addition = reason[mask] if isinstance(reason, pd.Series) else reason
+        self.text.loc[mask] = self.text.loc[mask] + addition + "; "
+
+
+def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
+    """Typed canonical columns plus `extra`, `raw_values`, `issues` and `malformed`."""
+    entity_spec = spec(entity)
+    fields = list(entity_spec.fields)
+    frame = raw.reset_index(drop=True)
+    for name in fields:
+        if name not in frame.columns:
+            frame[name] = None
+    unknown = [c for c in frame.columns if c not in fields]
+    issues = _Issues(frame.index)
+    raw_values: dict[str, pd.Series] = {}
+    out = pd.DataFrame(index=frame.index)
+
+    for name in fields:
+        if name == "version" or name in TIMESTAMP_FIELDS:
+            continue
+        values = _text(frame[name])
+        present = values.notna()
+        as_str = values.where(present, "").astype(str)
+        issues.add(present & as_str.str.contains(_CONTROL_CHARS, regex=True), f"{name}: control characters")
+        lengths = as_str.str.len()
+        issues.add(lengths > MAX_FIELD_CHARS, f"{name}: " + lengths.astype(str) + f" characters (limit {MAX_FIELD_CHARS})")
+        out[name] = values
+
+    ids = out["id"]
+    issues.add(ids.isna(), "id: missing")
+    issues.add(ids.notna() & ids.duplicated(keep=False), "id: repeated in the snapshot")
+
+    version_text = _text(frame["version"])
+    version = pd.to_numeric(version_text, errors="coerce")
+    bad_version = version_text.notna() & (version.isna() | (version < 1) | (version % 1 != 0))
+    issues.add(bad_version, "version: not a positive integer " + version_text.astype(str).str.slice(0, 40))
+    issues.add(version_text.isna(), "version: missing")
+    raw_values["version"] = version_text.where(bad_version, None)
+    out["version"] = version.where(~bad_version).astype("Int64")
+
+    for name in sorted(TIMESTAMP_FIELDS & set(fields)):
+        text = _text(frame[name])
+        parsed = parse_timestamps(text)
+        bad = text.notna() & parsed.isna()
+        issues.add(bad, f"{name}: unparseable date " + text.astype(str).str.slice(0, 40).map(repr))
+        raw_values[name] = text.where(bad, None)
+        out[name] = parsed
+
+    status = out["status"]
+    issues.add(status.notna() & ~status.isin(_STATUSES), "status: not one of active, merged, flagged")
+    issues.add(status.isna(), "status: missing")
+    issues.add((status == Status.MERGED.value) & out["merged_into"].isna(), "merged_into: missing for a merged record")
+    issues.add(out["flags"].notna() & ~out["flags"].map(_is_json_list, na_action="ignore").astype(bool), "flags: not a JSON list")
+
+    out = out[fields]
+    out["extra"] = _json_rows(frame[unknown]) if unknown else None
+    raw_frame = pd.DataFrame(raw_values)
+    out["raw_values"] = _json_rows(raw_frame) if not raw_frame.empty else None
+    out["issues"] = issues.text.str.rstrip("; ")
+    out["malformed"] = out["issues"] != ""
+    return out
+
+
+def restore_snapshot_dtypes(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a snapshot read back from the warehouse the dtypes `prepare_snapshot` produced."""
+    out = frame.copy()
+    out["version"] = pd.to_numeric(out["version"], errors="coerce").astype("Int64")
+    for name in TIMESTAMP_FIELDS & set(spec(entity).fields):
+        out[name] = pd.to_datetime(out[name], utc=True).astype("datetime64[ns, UTC]")
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = out[name].where(out[name].notna(), None)
+    out["malformed"] = out["malformed"].astype(bool)
+    return out
+
+
+def _is_json_list(value: str) -> bool:
+    try:
+        return isinstance(json.loads(value), list)
+    except (json.JSONDecodeError, TypeError):
+        return False
+
+
+def _json_rows(frame: pd.DataFrame) -> pd.Series:
+    """One JSON object per row of the non-missing values, None where a row has none."""
+    values = frame.astype(object).where(frame.notna(), None)
+    keep = values.notna().any(axis=1)
+    out = pd.Series(None, index=frame.index, dtype=object)
+    if keep.any():
+        records = values[keep].to_dict("records")
+        out.loc[keep] = np.array(
+            [json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False) for r in records], dtype=object
+        )
+    return out

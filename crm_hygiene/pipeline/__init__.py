@@ -1,0 +1,1 @@
+"""Pipeline steps: plain functions the Dagster assets (or a notebook) call."""

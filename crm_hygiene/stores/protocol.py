@@ -1,0 +1,108 @@
+"""The one protocol every CRM record store implements, and the value types it speaks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+
+from crm_hygiene.model import Entity, Reference
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    # The record already holds the new value (a re-run after a crash, or someone made the same fix).
+    ALREADY_APPLIED = "already_applied"
+    # The record changed since the snapshot: reps win, the change goes back to review.
+    CONFLICT = "conflict"
+    MISSING = "missing"
+    REJECTED = "rejected"
+    # Part of an all-or-nothing group in which another change could not be applied.
+    ROLLED_BACK = "rolled_back"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """Set `field` of one record from `old_value` to `new_value`.
+
+    The write happens only if the record still holds `old_value` and, when given, is still
+    at `expected_version`; otherwise the result is a conflict and nothing is written.
+    """
+
+    entity: Entity
+    record_id: str
+    field: str
+    old_value: str | None
+    new_value: str | None
+    expected_version: int | None = None
+    change_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    change: FieldChange
+    outcome: Outcome
+    current_value: str | None = None
+    current_version: int | None = None
+    version_after: int | None = None
+    reason: str = ""
+
+    @property
+    def written(self) -> bool:
+        return self.outcome is Outcome.APPLIED
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    results: list[ChangeResult] = field(default_factory=list)
+
+    def by_outcome(self, outcome: Outcome) -> list[ChangeResult]:
+        return [r for r in self.results if r.outcome is outcome]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.outcome.value] = out.get(r.outcome.value, 0) + 1
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return all(r.outcome in (Outcome.APPLIED, Outcome.ALREADY_APPLIED) for r in self.results)
+
+
+class StoreError(RuntimeError):
+    """A store cannot be opened or read; the message says which store, table and record."""
+
+
+@runtime_checkable
+class RecordStore(Protocol):
+    """Where CRM records live. Nothing here deletes a record: merges and flags are field writes."""
+
+    description: str
+
+    def tenants(self) -> list[str]: ...
+
+    def snapshot(self, tenant: str, entity: Entity) -> pd.DataFrame:
+        """Every record of the tenant, as stored: canonical columns, then any unknown columns."""
+        ...
+
+    def read(self, tenant: str, entity: Entity, ids: Sequence[str]) -> pd.DataFrame:
+        """The current rows for `ids` (unknown ids are absent from the result)."""
+        ...
+
+    def find_references(self, tenant: str, reference: Reference, ids: Sequence[str]) -> pd.DataFrame:
+        """Rows of `reference.entity` whose `reference.field` is one of `ids`: columns id, version, value."""
+        ...
+
+    def count(self, tenant: str, entity: Entity) -> int: ...
+
+    def insert_records(self, tenant: str, entity: Entity, records: pd.DataFrame) -> int:
+        """Add new records (loading a CRM export or the demo). Existing ids are an error."""
+        ...
+
+    def apply_changes(self, tenant: str, changes: Sequence[FieldChange], *, all_or_nothing: bool = False) -> ApplyReport:
+        """Write field changes with optimistic concurrency, one version bump per record."""
+        ...

@@ -1,0 +1,204 @@
+"""A spreadsheet acting as a CRM: a folder of CSV files or one XLSX workbook.
+
+One sheet per entity (contacts, companies, employment). Every cell is read as text and
+written back as text, so columns the model does not know, and their order, survive a
+round trip. Canonical columns missing from a sheet are appended on the first write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from crm_hygiene.model import Entity, Reference, spec
+from crm_hygiene.stores.concurrency import (
+    RecordPlan,
+    blocks_group,
+    canonical,
+    group_by_record,
+    plan_record,
+    rolled_back,
+    written,
+)
+from crm_hygiene.stores.protocol import ApplyReport, ChangeResult, FieldChange, Outcome, StoreError
+from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
+
+
+class SpreadsheetRecordStore:
+    """Records in `PATH/{contacts,companies,employment}.csv` or the sheets of `PATH.xlsx`."""
+
+    def __init__(self, path: str | Path, *, default_tenant: str = "default") -> None:
+        self.path = Path(path)
+        self.is_workbook = self.path.suffix.lower() in (".xlsx", ".xlsm")
+        self.default_tenant = default_tenant
+        self.description = f"spreadsheet:{self.path}"
+        if not self.is_workbook:
+            self.path.mkdir(parents=True, exist_ok=True)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    # -- file access ---------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer at a time: read-modify-write of a file is not atomic by itself."""
+        lock_path = self.path.with_name(self.path.name + ".lock") if self.is_workbook else self.path / ".lock"
+        with open(lock_path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _csv_path(self, entity: Entity) -> Path:
+        return self.path / f"{spec(entity).table}.csv"
+
+    def _load_book(self) -> dict[str, pd.DataFrame]:
+        if not self.path.exists():
+            return {}
+        try:
+            return pd.read_excel(self.path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise StoreError(f"{self.description}: cannot read the workbook: {exc}") from exc
+
+    def _load(self, entity: Entity) -> pd.DataFrame:
+        """The sheet as stored (all text), with canonical columns added at the end if missing."""
+        entity_spec = spec(entity)
+        if self.is_workbook:
+            frame = self._load_book().get(entity_spec.table)
+        else:
+            csv_path = self._csv_path(entity)
+            frame = None
+            if csv_path.exists():
+                try:
+                    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8")
+                except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+                    raise StoreError(f"{self.description}: cannot read {csv_path.name}: {exc}") from exc
+        if frame is None:
+            frame = pd.DataFrame(columns=list(entity_spec.fields), dtype=object)
+        for name in entity_spec.fields:
+            if name not in frame.columns:
+                frame[name] = self.default_tenant if name == "tenant" else ""
+        frame["tenant"] = frame["tenant"].where(frame["tenant"] != "", self.default_tenant)
+        return frame
+
+    def _save(self, entity: Entity, frame: pd.DataFrame) -> None:
+        text = frame.astype(object).where(frame.notna(), "")
+        if self.is_workbook:
+            book = self._load_book()
+            book[spec(entity).table] = text
+            self._atomic_write(self.path, lambda target: _write_book(book, target))
+        else:
+            self._atomic_write(self._csv_path(entity), lambda target: text.to_csv(target, index=False))
+
+    @staticmethod
+    def _atomic_write(path: Path, write) -> None:
+        # Write beside the target then rename, so a crash never leaves half a sheet.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        try:
+            write(Path(tmp))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    # -- the protocol --------------------------------------------------------------------
+
+    def tenants(self) -> list[str]:
+        found: set[str] = set()
+        for entity in Entity:
+            found.update(self._load(entity)["tenant"].unique())
+        return sorted(found)
+
+    def snapshot(self, tenant: str, entity: Entity) -> pd.DataFrame:
+        frame = self._load(entity)
+        frame = frame[frame["tenant"] == tenant]
+        canonical_cols = list(spec(entity).fields)
+        unknown = [c for c in frame.columns if c not in canonical_cols]
+        out = frame[canonical_cols + unknown].reset_index(drop=True)
+        out[canonical_cols] = out[canonical_cols].replace("", None)
+        return out
+
+    def read(self, tenant: str, entity: Entity, ids: Sequence[str]) -> pd.DataFrame:
+        snap = self.snapshot(tenant, entity)
+        return snap[snap["id"].isin(list(ids))].reset_index(drop=True)
+
+    def find_references(self, tenant: str, reference: Reference, ids: Sequence[str]) -> pd.DataFrame:
+        snap = self.snapshot(tenant, reference.entity)
+        hits = snap[snap[reference.field].isin(list(ids))]
+        return pd.DataFrame({"id": hits["id"], "version": hits["version"], "value": hits[reference.field]}).reset_index(
+            drop=True
+        )
+
+    def count(self, tenant: str, entity: Entity) -> int:
+        return int((self._load(entity)["tenant"] == tenant).sum())
+
+    def insert_records(self, tenant: str, entity: Entity, records: pd.DataFrame) -> int:
+        frame = prepare_new_records(tenant, entity, records)
+        with self._locked():
+            existing = self._load(entity)
+            clash = set(existing.loc[existing["tenant"] == tenant, "id"]) & set(frame["id"])
+            if clash:
+                raise StoreError(f"{self.description}: {entity} ids already exist: {', '.join(sorted(clash)[:10])}")
+            frame = frame.astype(object).where(frame.notna(), "")
+            frame["version"] = frame["version"].astype(str)
+            # Columns the new rows bring that the sheet lacks are appended after the existing ones.
+            self._save(entity, pd.concat([existing, frame], ignore_index=True).fillna(""))
+        return len(frame)
+
+    def apply_changes(
+        self, tenant: str, changes: Sequence[FieldChange], *, all_or_nothing: bool = False
+    ) -> ApplyReport:
+        if not changes:
+            return ApplyReport([])
+        with self._locked():
+            frames = {entity: self._load(entity) for entity in {c.entity for c in changes}}
+            plans = [self._plan(frames, tenant, group) for group in group_by_record(changes).values()]
+            if all_or_nothing and blocks_group(plans):
+                return ApplyReport(rolled_back(plans))
+            results: list[ChangeResult] = []
+            touched: set[Entity] = set()
+            now = utc_now_text()
+            for plan in plans:
+                if not plan.to_set:
+                    results.extend(plan.results)
+                    continue
+                entity = plan.results[0].change.entity
+                frame = frames[entity]
+                row = frame.index[(frame["tenant"] == tenant) & (frame["id"] == plan.record_id)][0]
+                version_after = (plan.current_version or 0) + 1
+                for name, value in plan.to_set.items():
+                    frame.at[row, name] = "" if value is None else value
+                frame.at[row, "version"] = str(version_after)
+                frame.at[row, "updated_at"] = now
+                touched.add(entity)
+                results.extend(written(plan, version_after))
+            for entity in touched:
+                self._save(entity, frames[entity])
+        return ApplyReport(results)
+
+    @staticmethod
+    def _plan(frames: dict[Entity, pd.DataFrame], tenant: str, group: list[FieldChange]) -> RecordPlan:
+        frame = frames[group[0].entity]
+        rows = frame[(frame["tenant"] == tenant) & (frame["id"] == group[0].record_id)]
+        if len(rows) > 1:
+            reason = (
+                f"{group[0].entity} id {group[0].record_id} appears {len(rows)} times in the sheet: "
+                "give each row its own id"
+            )
+            return RecordPlan(group[0].record_id, None, [ChangeResult(c, Outcome.REJECTED, reason=reason) for c in group], {})
+        current = None if rows.empty else {k: canonical(v) for k, v in rows.iloc[0].items()}
+        return plan_record(group, current)
+
+
+def _write_book(book: dict[str, pd.DataFrame], target: Path) -> None:
+    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+        for name, frame in book.items():
+            frame.to_excel(writer, sheet_name=name, index=False)

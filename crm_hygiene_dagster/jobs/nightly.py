@@ -1,0 +1,33 @@
+"""The nightly hygiene job and its schedule: one run per tenant."""
+
+
+import dagster as dg
+
+from crm_hygiene_dagster.partitions import tenants
+
+NIGHTLY_CRON = "0 2 * * *"
+
+# One process per run: the DuckDB warehouse accepts a single writer process.
+nightly_hygiene = dg.define_asset_job(
+    name="nightly_hygiene",
+    selection=dg.AssetSelection.all(),
+    partitions_def=tenants,
+    executor_def=dg.in_process_executor,
+    description="Snapshot, standardize, deduplicate, enrich, score and apply for one tenant.",
+)
+
+
+@dg.schedule(
+    job=nightly_hygiene,
+    cron_schedule=NIGHTLY_CRON,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 02:00 UTC, one run per tenant.",
+)
+def nightly_hygiene_schedule(context: dg.ScheduleEvaluationContext):
+    # build_schedule_from_partitioned_job rejects dynamic partitions, so fan out here.
+    keys = context.instance.get_dynamic_partitions(tenants.name)
+    if not keys:
+        return dg.SkipReason("no tenants registered: run `crm-hygiene tenants add NAME`")
+    day = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
+    return [dg.RunRequest(run_key=f"{key}:{day}", partition_key=key) for key in keys]
