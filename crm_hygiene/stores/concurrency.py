@@ -61,14 +61,15 @@ def plan_record(changes: Sequence[FieldChange], current: Mapping[str, object] | 
         if change.field not in fields or change.field in STORE_MANAGED_FIELDS:
             reason = f"{change.entity} {record_id}: field {change.field!r} cannot be changed"
             results.append(ChangeResult(change, Outcome.REJECTED, reason=reason, **base))
+        elif now_value == canonical(change.new_value):
+            # Nothing to overwrite, whatever the version: a re-run after a crash converges here.
+            results.append(ChangeResult(change, Outcome.ALREADY_APPLIED, **base))
         elif change.expected_version is not None and change.expected_version != version:
             reason = (
                 f"{change.entity} {record_id} is at version {version}, expected {change.expected_version}: "
                 "edited since the snapshot"
             )
             results.append(ChangeResult(change, Outcome.CONFLICT, reason=reason, **base))
-        elif now_value == canonical(change.new_value):
-            results.append(ChangeResult(change, Outcome.ALREADY_APPLIED, **base))
         elif now_value != canonical(change.old_value):
             reason = (
                 f"{change.entity} {record_id}.{change.field} holds {now_value!r}, "

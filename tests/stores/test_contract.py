@@ -58,10 +58,12 @@ def test_change_with_matching_old_value_and_version_is_applied_once(store: Recor
     assert _value(store, Entity.CONTACT, "C2", "email") == "ann@acme.com"
     assert int(_value(store, Entity.CONTACT, "C2", "version")) == 2
     again = store.apply_changes("acme", [change])
-    assert [r.outcome for r in again.results] == [Outcome.CONFLICT]  # version moved on: reps-win guard
-    same_value = FieldChange(Entity.CONTACT, "C2", "email", "Ann@Acme.com", "ann@acme.com")
-    assert [r.outcome for r in store.apply_changes("acme", [same_value]).results] == [Outcome.ALREADY_APPLIED]
+    assert [r.outcome for r in again.results] == [Outcome.ALREADY_APPLIED]
     assert int(_value(store, Entity.CONTACT, "C2", "version")) == 2
+    # The version moved on, so a different write based on the old snapshot is refused.
+    other = FieldChange(Entity.CONTACT, "C2", "email", "Ann@Acme.com", "a.lee@acme.com", expected_version=1)
+    assert [r.outcome for r in store.apply_changes("acme", [other]).results] == [Outcome.CONFLICT]
+    assert _value(store, Entity.CONTACT, "C2", "email") == "ann@acme.com"
 
 
 def test_a_record_edited_since_the_snapshot_is_not_overwritten(store: RecordStore) -> None:
