@@ -31,7 +31,9 @@ def cmd_tenants(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser, sub = core_cli.build_parser()
-    run = sub.add_parser("run", help="materialize the nightly job for one tenant through Dagster, in this process")
+    run = sub.add_parser(
+        "run", help="materialize the nightly job for one tenant through Dagster, in this process"
+    )
     run.add_argument("--tenant", required=True)
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(handler=cmd_run)

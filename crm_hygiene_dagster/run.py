@@ -66,10 +66,14 @@ def run_nightly(
     for event in result.all_events:
         if event.is_step_materialization:
             mat = event.event_specific_data.materialization
-            summary.materialized[mat.asset_key.to_user_string()] = {k: _plain(v) for k, v in mat.metadata.items()}
+            summary.materialized[mat.asset_key.to_user_string()] = {
+                k: _plain(v) for k, v in mat.metadata.items()
+            }
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            summary.checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = evaluation.passed
+            summary.checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = (
+                evaluation.passed
+            )
         elif event.is_step_failure:
             error = event.step_failure_data.error
             summary.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
@@ -77,7 +81,9 @@ def run_nightly(
 
 
 def format_summary(tenant: str, summary: RunSummary, echo: Callable[[str], None] = print) -> None:
-    echo(f"\nnightly_hygiene for tenant {tenant!r}: {'succeeded' if summary.success else 'FAILED'} (run {summary.run_id})")
+    echo(
+        f"\nnightly_hygiene for tenant {tenant!r}: {'succeeded' if summary.success else 'FAILED'} (run {summary.run_id})"
+    )
     for asset, metadata in summary.materialized.items():
         echo(f"  {asset}")
         for key, value in metadata.items():

@@ -27,10 +27,12 @@ def postgres_engine() -> Iterator[sa.Engine]:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+    except Exception as exc:
         engine.dispose()
         if os.environ.get("CRM_HYGIENE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (CRM_HYGIENE_REQUIRE_POSTGRES=1) but {url} is unreachable: {exc}")
+            pytest.fail(
+                f"PostgreSQL is required (CRM_HYGIENE_REQUIRE_POSTGRES=1) but {url} is unreachable: {exc}"
+            )
         pytest.skip(f"PostgreSQL unreachable at {url}: {exc}")
     yield engine
     engine.dispose()

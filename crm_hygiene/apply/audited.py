@@ -151,7 +151,8 @@ class AuditedWriter:
         self.ledger.set_status(summary.conflicts, ProposalStatus.CONFLICT)
         self.ledger.set_status(summary.rejected, ProposalStatus.REJECTED)
         for reason, change_ids in review.items():
-            self.ledger.enqueue_review(change_ids, reason)
+            # Reopen: an approved change that now conflicts needs a reviewer again.
+            self.ledger.enqueue_review(change_ids, reason, reopen=True)
 
     def _entry(
         self,

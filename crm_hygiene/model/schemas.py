@@ -59,10 +59,14 @@ def snapshot_schema(entity: Entity) -> pa.DataFrameSchema:
                 name="well_formed_rows_have_a_known_status",
             ),
             pa.Check(
-                lambda df: ~well_formed(df) | (df["status"] != Status.MERGED.value) | df["merged_into"].notna(),
+                lambda df: (
+                    ~well_formed(df) | (df["status"] != Status.MERGED.value) | df["merged_into"].notna()
+                ),
                 name="merged_rows_name_their_survivor",
             ),
-            pa.Check(lambda df: ~well_formed(df) | df["version"].notna(), name="well_formed_rows_have_a_version"),
+            pa.Check(
+                lambda df: ~well_formed(df) | df["version"].notna(), name="well_formed_rows_have_a_version"
+            ),
         ],
         strict=True,
         ordered=True,

@@ -90,7 +90,10 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
         as_str = values.where(present, "").astype(str)
         issues.add(present & as_str.str.contains(_CONTROL_CHARS, regex=True), f"{name}: control characters")
         lengths = as_str.str.len()
-        issues.add(lengths > MAX_FIELD_CHARS, f"{name}: " + lengths.astype(str) + f" characters (limit {MAX_FIELD_CHARS})")
+        issues.add(
+            lengths > MAX_FIELD_CHARS,
+            f"{name}: " + lengths.astype(str) + f" characters (limit {MAX_FIELD_CHARS})",
+        )
         out[name] = values
 
     ids = out["id"]
@@ -116,8 +119,14 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
     status = out["status"]
     issues.add(status.notna() & ~status.isin(_STATUSES), "status: not one of active, merged, flagged")
     issues.add(status.isna(), "status: missing")
-    issues.add((status == Status.MERGED.value) & out["merged_into"].isna(), "merged_into: missing for a merged record")
-    issues.add(out["flags"].notna() & ~out["flags"].map(_is_json_list, na_action="ignore").astype(bool), "flags: not a JSON list")
+    issues.add(
+        (status == Status.MERGED.value) & out["merged_into"].isna(),
+        "merged_into: missing for a merged record",
+    )
+    issues.add(
+        out["flags"].notna() & ~out["flags"].map(_is_json_list, na_action="ignore").astype(bool),
+        "flags: not a JSON list",
+    )
 
     out = out[fields]
     out["extra"] = _json_rows(frame[unknown]) if unknown else None
@@ -156,6 +165,7 @@ def _json_rows(frame: pd.DataFrame) -> pd.Series:
     if keep.any():
         records = values[keep].to_dict("records")
         out.loc[keep] = np.array(
-            [json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False) for r in records], dtype=object
+            [json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False) for r in records],
+            dtype=object,
         )
     return out

@@ -22,7 +22,12 @@ class EntitySnapshot:
         """Counts a RevOps lead can read: rows, malformed rows, the commonest reasons, statuses."""
         frame = self.frame
         reasons = (
-            frame.loc[frame["malformed"], "issues"].str.split("; ").explode().str.split(":").str[0].value_counts()
+            frame.loc[frame["malformed"], "issues"]
+            .str.split("; ")
+            .explode()
+            .str.split(":")
+            .str[0]
+            .value_counts()
             if frame["malformed"].any()
             else pd.Series(dtype="int64")
         )

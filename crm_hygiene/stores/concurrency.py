@@ -49,7 +49,9 @@ def plan_record(changes: Sequence[FieldChange], current: Mapping[str, object] | 
     """Judge the changes to one record against its current row (None if it does not exist)."""
     record_id = changes[0].record_id
     if current is None:
-        results = [ChangeResult(c, Outcome.MISSING, reason=f"{c.entity} {record_id} does not exist") for c in changes]
+        results = [
+            ChangeResult(c, Outcome.MISSING, reason=f"{c.entity} {record_id} does not exist") for c in changes
+        ]
         return RecordPlan(record_id, None, results, {})
     version = as_version(current.get("version"))
     fields = set(spec(changes[0].entity).fields)

@@ -32,16 +32,22 @@ def flag_changes(entity: Entity, current: Mapping[str, object], code: str) -> li
         return []
     version = as_version(current.get("version"))
     changes = [
-        FieldChange(entity, record_id, "flags", canonical(current.get("flags")), json.dumps([*flags, code]), version)
+        FieldChange(
+            entity, record_id, "flags", canonical(current.get("flags")), json.dumps([*flags, code]), version
+        )
     ]
     if canonical(current.get("status")) in (None, Status.ACTIVE.value):
         changes.append(
-            FieldChange(entity, record_id, "status", canonical(current.get("status")), Status.FLAGGED.value, version)
+            FieldChange(
+                entity, record_id, "status", canonical(current.get("status")), Status.FLAGGED.value, version
+            )
         )
     return changes
 
 
-def merge_changes(store: RecordStore, tenant: str, entity: Entity, survivor_id: str, loser_id: str) -> list[FieldChange]:
+def merge_changes(
+    store: RecordStore, tenant: str, entity: Entity, survivor_id: str, loser_id: str
+) -> list[FieldChange]:
     """The writes that merge `loser_id` into `survivor_id`: mark the loser, re-point every reference.
 
     Raises StoreError naming the records when the merge makes no sense (same record, missing
@@ -71,7 +77,9 @@ def merge_changes(store: RecordStore, tenant: str, entity: Entity, survivor_id: 
         for record_id in pointing["id"]:
             if reference.entity is entity and record_id == loser_id:
                 continue
-            changes.append(FieldChange(reference.entity, str(record_id), reference.field, loser_id, survivor_id))
+            changes.append(
+                FieldChange(reference.entity, str(record_id), reference.field, loser_id, survivor_id)
+            )
     return changes
 
 
@@ -82,7 +90,9 @@ def inverse_changes(results: Iterable[ChangeResult]) -> list[FieldChange]:
         if result.outcome is not Outcome.APPLIED:
             continue
         change = result.change
-        inverse.append(FieldChange(change.entity, change.record_id, change.field, change.new_value, change.old_value))
+        inverse.append(
+            FieldChange(change.entity, change.record_id, change.field, change.new_value, change.old_value)
+        )
     return inverse
 
 
@@ -93,9 +103,13 @@ def require_all_applied(results: Sequence[ChangeResult], action: str) -> None:
         raise StoreError(f"{action} not applied: {reasons}")
 
 
-def merge(store: RecordStore, tenant: str, entity: Entity, survivor_id: str, loser_id: str) -> list[ChangeResult]:
+def merge(
+    store: RecordStore, tenant: str, entity: Entity, survivor_id: str, loser_id: str
+) -> list[ChangeResult]:
     """Merge in one all-or-nothing write; raises StoreError if any part could not be written."""
-    report = store.apply_changes(tenant, merge_changes(store, tenant, entity, survivor_id, loser_id), all_or_nothing=True)
+    report = store.apply_changes(
+        tenant, merge_changes(store, tenant, entity, survivor_id, loser_id), all_or_nothing=True
+    )
     require_all_applied(report.results, f"merge of {entity} {loser_id} into {survivor_id}")
     return report.results
 
@@ -111,6 +125,8 @@ def flag(store: RecordStore, tenant: str, entity: Entity, record_id: str, code: 
     rows = store.read(tenant, entity, [record_id])
     if rows.empty:
         raise StoreError(f"{entity} {record_id} does not exist for tenant {tenant!r}")
-    report = store.apply_changes(tenant, flag_changes(entity, rows.iloc[0].to_dict(), code), all_or_nothing=True)
+    report = store.apply_changes(
+        tenant, flag_changes(entity, rows.iloc[0].to_dict(), code), all_or_nothing=True
+    )
     require_all_applied(report.results, f"flag {code!r} on {entity} {record_id}")
     return report.results

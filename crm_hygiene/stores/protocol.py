@@ -103,6 +103,8 @@ class RecordStore(Protocol):
         """Add new records (loading a CRM export or the demo). Existing ids are an error."""
         ...
 
-    def apply_changes(self, tenant: str, changes: Sequence[FieldChange], *, all_or_nothing: bool = False) -> ApplyReport:
+    def apply_changes(
+        self, tenant: str, changes: Sequence[FieldChange], *, all_or_nothing: bool = False
+    ) -> ApplyReport:
         """Write field changes with optimistic concurrency, one version bump per record."""
         ...

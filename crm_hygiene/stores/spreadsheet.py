@@ -63,7 +63,9 @@ class SpreadsheetRecordStore:
         if not self.path.exists():
             return {}
         try:
-            return pd.read_excel(self.path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
+            return pd.read_excel(
+                self.path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl"
+            )
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise StoreError(f"{self.description}: cannot read the workbook: {exc}") from exc
 
@@ -133,9 +135,9 @@ class SpreadsheetRecordStore:
     def find_references(self, tenant: str, reference: Reference, ids: Sequence[str]) -> pd.DataFrame:
         snap = self.snapshot(tenant, reference.entity)
         hits = snap[snap[reference.field].isin(list(ids))]
-        return pd.DataFrame({"id": hits["id"], "version": hits["version"], "value": hits[reference.field]}).reset_index(
-            drop=True
-        )
+        return pd.DataFrame(
+            {"id": hits["id"], "version": hits["version"], "value": hits[reference.field]}
+        ).reset_index(drop=True)
 
     def count(self, tenant: str, entity: Entity) -> int:
         return int((self._load(entity)["tenant"] == tenant).sum())
@@ -146,7 +148,9 @@ class SpreadsheetRecordStore:
             existing = self._load(entity)
             clash = set(existing.loc[existing["tenant"] == tenant, "id"]) & set(frame["id"])
             if clash:
-                raise StoreError(f"{self.description}: {entity} ids already exist: {', '.join(sorted(clash)[:10])}")
+                raise StoreError(
+                    f"{self.description}: {entity} ids already exist: {', '.join(sorted(clash)[:10])}"
+                )
             frame = frame.astype(object).where(frame.notna(), "")
             frame["version"] = frame["version"].astype(str)
             # Columns the new rows bring that the sheet lacks are appended after the existing ones.
@@ -193,7 +197,12 @@ class SpreadsheetRecordStore:
                 f"{group[0].entity} id {group[0].record_id} appears {len(rows)} times in the sheet: "
                 "give each row its own id"
             )
-            return RecordPlan(group[0].record_id, None, [ChangeResult(c, Outcome.REJECTED, reason=reason) for c in group], {})
+            return RecordPlan(
+                group[0].record_id,
+                None,
+                [ChangeResult(c, Outcome.REJECTED, reason=reason) for c in group],
+                {},
+            )
         current = None if rows.empty else {k: canonical(v) for k, v in rows.iloc[0].items()}
         return plan_record(group, current)
 

@@ -156,7 +156,9 @@ class SqlRecordStore:
                             raise _LostRace(plans, plan)
                         results.extend(lost_race(plan))
                     else:
-                        results.extend(written(plan, (plan.current_version or 0) + 1) if plan.to_set else plan.results)
+                        results.extend(
+                            written(plan, (plan.current_version or 0) + 1) if plan.to_set else plan.results
+                        )
                 return ApplyReport(results)
         except _LostRace as race:
             return ApplyReport(race.results)
@@ -183,7 +185,11 @@ class SqlRecordStore:
         table = self._table(entity)
         stmt = (
             sa.update(table)
-            .where(table.c.tenant == tenant, table.c.id == plan.record_id, table.c.version == plan.current_version)
+            .where(
+                table.c.tenant == tenant,
+                table.c.id == plan.record_id,
+                table.c.version == plan.current_version,
+            )
             .values(**plan.to_set, version=table.c.version + 1, updated_at=utc_now_text())
         )
         return conn.execute(stmt).rowcount == 1

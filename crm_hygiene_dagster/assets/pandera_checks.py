@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import dagster as dg
 import pandas as pd
 import pandera.errors
@@ -12,7 +11,9 @@ import pandera.pandas as pa
 MAX_FAILURE_ROWS = 25
 
 
-def evaluate_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> tuple[bool, dict[str, dg.MetadataValue]]:
+def evaluate_schema(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame
+) -> tuple[bool, dict[str, dg.MetadataValue]]:
     """Validate lazily and describe the result as Dagster metadata."""
     try:
         schema.validate(frame, lazy=True)
@@ -40,5 +41,3 @@ def combine(results: list[tuple[bool, dict[str, dg.MetadataValue]]], names: list
         for key, value in meta.items():
             metadata[f"{name}.{key}"] = value
     return dg.AssetCheckResult(passed=all(ok for ok, _ in results), metadata=metadata)
-
-

@@ -1,6 +1,5 @@
 """`crm_snapshot`: every record of one tenant, typed and flagged, copied into the warehouse."""
 
-
 import dagster as dg
 
 from crm_hygiene.model import Entity, spec
@@ -49,7 +48,9 @@ def crm_snapshot(
     blocking=True,
     description="Pandera: snapshot columns and types, and the invariants of every well-formed row.",
 )
-def crm_snapshot_schema(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def crm_snapshot_schema(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
     tenant = context.partition_key
     results, names = [], []
     with warehouse.get_connection() as conn:

@@ -1,6 +1,5 @@
 """The nightly hygiene job and its schedule: one run per tenant."""
 
-
 import dagster as dg
 
 from crm_hygiene_dagster.partitions import tenants
@@ -11,7 +10,6 @@ NIGHTLY_CRON = "0 2 * * *"
 nightly_hygiene = dg.define_asset_job(
     name="nightly_hygiene",
     selection=dg.AssetSelection.all(),
-    partitions_def=tenants,
     executor_def=dg.in_process_executor,
     description="Snapshot, standardize, deduplicate, enrich, score and apply for one tenant.",
 )
@@ -29,5 +27,5 @@ def nightly_hygiene_schedule(context: dg.ScheduleEvaluationContext):
     keys = context.instance.get_dynamic_partitions(tenants.name)
     if not keys:
         return dg.SkipReason("no tenants registered: run `crm-hygiene tenants add NAME`")
-    day = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
+    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
     return [dg.RunRequest(run_key=f"{key}:{day}", partition_key=key) for key in keys]

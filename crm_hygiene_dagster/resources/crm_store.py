@@ -12,7 +12,9 @@ from crm_hygiene.stores import RecordStore, open_store
 class CrmStoreResource(dg.ConfigurableResource):
     """Where the CRM records live. Empty `url` means CRM_HYGIENE_CRM_URL, else the embedded SQLite file."""
 
-    url: str = Field(default="", description="SQLAlchemy URL or spreadsheet:PATH; empty = from the environment")
+    url: str = Field(
+        default="", description="SQLAlchemy URL or spreadsheet:PATH; empty = from the environment"
+    )
     db_schema: str = Field(default="", description="database schema (PostgreSQL) holding the CRM tables")
 
     def open(self) -> RecordStore:

@@ -30,7 +30,9 @@ class WarehouseResource(DuckDBResource):
         # DuckDB allows one writer process per file: wait briefly for a finishing run to let go.
         for attempt in range(10):
             try:
-                conn = duckdb.connect(path, config={"custom_user_agent": "crm-hygiene", **self.connection_config})
+                conn = duckdb.connect(
+                    path, config={"custom_user_agent": "crm-hygiene", **self.connection_config}
+                )
                 break
             except duckdb.IOException:
                 if attempt == 9:

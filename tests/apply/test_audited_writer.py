@@ -33,7 +33,9 @@ def parts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Reco
     store.close()
 
 
-def _proposal(record_id: str, field: str, old: str | None, new: str | None, version: int | None = 1) -> Proposal:
+def _proposal(
+    record_id: str, field: str, old: str | None, new: str | None, version: int | None = 1
+) -> Proposal:
     return Proposal.new(
         "acme", "contact", record_id, field, old, new, ChangeKind.STANDARDIZE, "test-rule",
         {"rule": "lowercase email"}, 0.99, "policy-1", "run-1", version,
@@ -80,7 +82,9 @@ def test_a_crash_after_the_write_but_before_the_audit_converges(parts) -> None:
 
 def test_a_rep_edit_wins_and_the_change_goes_to_review_as_a_conflict(parts) -> None:
     store, ledger = parts
-    store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C2", "email", "Ann@Acme.com", "annie@acme.com")])
+    store.apply_changes(
+        "acme", [FieldChange(Entity.CONTACT, "C2", "email", "Ann@Acme.com", "annie@acme.com")]
+    )
     proposal = _proposal("C2", "email", "Ann@Acme.com", "ann@acme.com")
     summary = AuditedWriter(store, ledger).apply([proposal])
     assert summary.conflicts == [proposal.change_id]

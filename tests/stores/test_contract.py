@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pandas as pd
@@ -18,7 +19,8 @@ _MOVING = ["version", "updated_at"]
 
 def _frozen(store: RecordStore, tenant: str = "acme") -> dict[Entity, pd.DataFrame]:
     return {
-        e: store.snapshot(tenant, e).drop(columns=_MOVING).sort_values("id").reset_index(drop=True) for e in Entity
+        e: store.snapshot(tenant, e).drop(columns=_MOVING).sort_values("id").reset_index(drop=True)
+        for e in Entity
     }
 
 
@@ -144,7 +146,9 @@ def test_flag_adds_a_code_and_marks_the_record_flagged(store: RecordStore) -> No
     assert json.loads(_value(store, Entity.CONTACT, "C3", "flags")) == ["missing_email", "stale"]
 
 
-def test_company_merge_repoints_contacts_and_employment_and_unmerge_restores_exactly(store: RecordStore) -> None:
+def test_company_merge_repoints_contacts_and_employment_and_unmerge_restores_exactly(
+    store: RecordStore,
+) -> None:
     seed(store)
     before = _frozen(store)
     results = merge(store, "acme", Entity.COMPANY, "A1", "A2")
@@ -216,7 +220,7 @@ def test_row_counts_never_fall_across_every_operation(store: RecordStore) -> Non
     counts.append(row_counts(store))
     merge(store, "acme", Entity.CONTACT, "C1", "C2")
     counts.append(row_counts(store))
-    for earlier, later in zip(counts, counts[1:], strict=False):
+    for earlier, later in itertools.pairwise(counts):
         for entity in Entity:
             assert later[entity] >= earlier[entity]
     assert counts[-1] == counts[0]

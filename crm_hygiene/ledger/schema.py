@@ -1,0 +1,128 @@
+"""The ledger's tables (SQLAlchemy Core). Migrations create them; this module only describes them.
+
+Tables carry no schema name: a PostgreSQL schema is applied per engine through
+`schema_translate_map`, so one description serves every tenant deployment.
+Values, before/after and evidence are canonical JSON text (see `codec`), which keeps None
+apart from "" and round-trips numbers and nested merge details on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere ids may outgrow 32 bits.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Stored instead of NULL for "no group": NULLs never collide in a UNIQUE constraint, so a
+# nullable group_id would let the same ungrouped apply be recorded twice.
+NO_GROUP = ""
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, also on SQLite which stores no offset."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"ledger timestamps must be timezone-aware, got naive {value.isoformat()}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+proposals = sa.Table(
+    "proposals",
+    metadata,
+    sa.Column("change_id", sa.String(64), primary_key=True),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(255), nullable=False),
+    sa.Column("field", sa.String(255), nullable=False),
+    sa.Column("old_value", sa.Text, nullable=False),
+    sa.Column("new_value", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(255), nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(255), nullable=True),
+    sa.Column("expected_version", sa.BigInteger, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_proposals_tenant_status", "tenant", "status"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("change_id", sa.String(64), nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(255), nullable=False),
+    sa.Column("field", sa.String(255), nullable=False),
+    sa.Column("before", sa.Text, nullable=False),
+    sa.Column("after", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("run_id", sa.String(255), nullable=True),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("group_id", sa.String(255), nullable=False, server_default=NO_GROUP),
+    sa.Column("version_after", sa.BigInteger, nullable=True),
+    sa.Column("applied_at", UtcDateTime, nullable=False),
+    # Re-recording the same apply (a rerun after a crash) must be a no-op.
+    sa.UniqueConstraint("change_id", "action", "group_id"),
+    sa.Index("ix_audit_log_tenant", "tenant"),
+    sa.Index("ix_audit_log_run_id", "run_id"),
+    sa.Index("ix_audit_log_group_id", "group_id"),
+)
+
+review_queue = sa.Table(
+    "review_queue",
+    metadata,
+    sa.Column("change_id", sa.String(64), sa.ForeignKey(proposals.c.change_id), primary_key=True),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("queued_at", UtcDateTime, nullable=False),
+    sa.Index("ix_review_queue_tenant_state", "tenant", "state"),
+)
+
+# The primary key on id is the index the sensor's cursor paging (id > cursor) walks.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("change_id", sa.String(64), sa.ForeignKey(review_queue.c.change_id), nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("decided_by", sa.String(255), nullable=False),
+    sa.Column("decided_at", UtcDateTime, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    # Two decisions can never claim the same version of one change.
+    sa.UniqueConstraint("change_id", "version"),
+)

@@ -1,0 +1,69 @@
+"""The Definitions load, and the graph has the shape the design promises."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from crm_hygiene_dagster.definitions import defs
+from crm_hygiene_dagster.jobs import NIGHTLY_CRON, nightly_hygiene_schedule
+from crm_hygiene_dagster.partitions import tenants
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_asset_graph_shape() -> None:
+    graph = defs.resolve_asset_graph()
+    assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {"crm_snapshot"}
+    snapshot = graph.get(dg.AssetKey("crm_snapshot"))
+    assert snapshot.partitions_def == tenants
+    checks = {key.name: key for key in graph.asset_check_keys}
+    assert set(checks) == {"crm_snapshot_schema"}
+    assert checks["crm_snapshot_schema"].asset_key == dg.AssetKey("crm_snapshot")
+
+
+def test_snapshot_check_is_blocking() -> None:
+    checks_def = next(c for c in defs.asset_checks if c.check_key.name == "crm_snapshot_schema")
+    assert checks_def.get_spec_for_check_key(checks_def.check_key).blocking is True
+
+
+def test_nightly_job_and_schedule() -> None:
+    job = defs.resolve_job_def("nightly_hygiene")
+    assert job.partitions_def == tenants
+    selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert selected == {"crm_snapshot"}
+    schedule = defs.resolve_schedule_def("nightly_hygiene_schedule")
+    assert schedule.cron_schedule == NIGHTLY_CRON
+    assert schedule.job_name == "nightly_hygiene"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_schedule_requests_one_run_per_tenant() -> None:
+    with dg.instance_for_test() as instance:
+        night = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+        empty = nightly_hygiene_schedule(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=night)
+        )
+        assert isinstance(empty, dg.SkipReason)
+        instance.add_dynamic_partitions(tenants.name, ["acme", "globex"])
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=night)
+        requests = nightly_hygiene_schedule(context)
+        assert sorted(r.partition_key for r in requests) == ["acme", "globex"]
+        assert sorted(r.run_key for r in requests) == ["acme:2026-11-24", "globex:2026-11-24"]
+
+
+@pytest.mark.parametrize("workspace", [None, "workspace.yaml"], ids=["pyproject", "workspace.yaml"])
+def test_dagster_cli_loads_the_same_definitions(workspace: str | None) -> None:
+    command = [str(Path(sys.executable).with_name("dagster")), "definitions", "validate"]
+    if workspace:
+        command += ["-w", workspace]
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "crm_hygiene" in done.stdout + done.stderr

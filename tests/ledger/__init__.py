@@ -1,0 +1,1 @@
+"""Tests of the ledger: proposals, audit log, review queue and decisions."""
