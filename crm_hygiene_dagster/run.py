@@ -20,6 +20,7 @@ class RunSummary:
     success: bool
     materialized: dict[str, dict[str, object]] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
+    check_metadata: dict[str, dict[str, object]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
 
@@ -71,9 +72,9 @@ def run_nightly(
             }
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            summary.checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = (
-                evaluation.passed
-            )
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            summary.checks[name] = evaluation.passed
+            summary.check_metadata[name] = {k: _plain(v) for k, v in evaluation.metadata.items()}
         elif event.is_step_failure:
             error = event.step_failure_data.error
             summary.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")

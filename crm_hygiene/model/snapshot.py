@@ -161,7 +161,7 @@ def _json_rows(frame: pd.DataFrame) -> pd.Series:
     """One JSON object per row of the non-missing values, None where a row has none."""
     values = frame.astype(object).where(frame.notna(), None)
     keep = values.notna().any(axis=1)
-    out = pd.Series(None, index=frame.index, dtype=object)
+    out = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     if keep.any():
         records = values[keep].to_dict("records")
         out.loc[keep] = np.array(

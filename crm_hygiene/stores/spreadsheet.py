@@ -84,9 +84,11 @@ class SpreadsheetRecordStore:
                     raise StoreError(f"{self.description}: cannot read {csv_path.name}: {exc}") from exc
         if frame is None:
             frame = pd.DataFrame(columns=list(entity_spec.fields), dtype=object)
+        # A team's own sheet has no bookkeeping columns: every row starts as an active version 1.
+        defaults = {"tenant": self.default_tenant, "version": "1", "status": "active", "flags": "[]"}
         for name in entity_spec.fields:
             if name not in frame.columns:
-                frame[name] = self.default_tenant if name == "tenant" else ""
+                frame[name] = defaults.get(name, "")
         frame["tenant"] = frame["tenant"].where(frame["tenant"] != "", self.default_tenant)
         return frame
 

@@ -1,0 +1,79 @@
+"""Materialize the nightly job in process against temporary stores, and the check that guards it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from crm_hygiene.model import Entity
+from crm_hygiene.stores import SqlRecordStore
+from crm_hygiene.warehouse import read_table
+from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
+from crm_hygiene_dagster.run import run_nightly
+from tests.stores.conftest import seed
+
+
+@pytest.fixture
+def resources(tmp_path: Path) -> dict[str, object]:
+    crm_url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
+    store = SqlRecordStore(crm_url)
+    seed(store)
+    store.insert_records(
+        "acme",
+        Entity.CONTACT,
+        pd.DataFrame({"id": ["C9"], "first_name": ["Eve\x07"], "last_activity_at": ["not a date"]}),
+    )
+    return {
+        "crm_store": CrmStoreResource(url=crm_url),
+        "ledger": LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}"),
+        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
+    }
+
+
+def test_nightly_run_materializes_the_snapshot_with_metadata(resources: dict[str, object]) -> None:
+    with dg.instance_for_test() as instance:
+        summary = run_nightly("acme", instance=instance, resources=resources)
+        assert summary.success, summary.failures
+        meta = summary.materialized["crm_snapshot"]
+        assert meta["contacts.rows"] == 4
+        assert meta["contacts.malformed_rows"] == 1
+        assert meta["contacts.malformed_by_field"] == {"first_name": 1, "last_activity_at": 1}
+        assert meta["employment.rows"] == 3
+        assert summary.checks == {"crm_snapshot:crm_snapshot_schema": True}
+        assert instance.get_dynamic_partitions("tenants") == ["acme"]
+        # Running again is idempotent: the same tables, the same counts.
+        again = run_nightly("acme", instance=instance, resources=resources)
+        assert again.materialized["crm_snapshot"]["contacts.rows"] == 4
+
+    warehouse: WarehouseResource = resources["warehouse"]  # type: ignore[assignment]
+    with warehouse.get_connection() as conn:
+        contacts = read_table(conn, "acme", "snapshot_contacts").set_index("id")
+    assert contacts.at["C9", "issues"] == "first_name: control characters; last_activity_at: unparseable date 'not a date'"
+    assert contacts.at["C9", "first_name"] == "Eve\x07"
+
+
+def test_the_blocking_check_fails_on_a_broken_snapshot_and_shows_failure_cases(
+    resources: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crm_hygiene.pipeline.snapshot as pipeline_snapshot
+
+    prepare = pipeline_snapshot.prepare_snapshot
+
+    def broken(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
+        # Simulate a defect upstream: two well-formed rows sharing one id.
+        frame = prepare(entity, raw)
+        if entity is Entity.CONTACT:
+            frame.loc[1, "id"] = frame.loc[0, "id"]
+        return frame
+
+    monkeypatch.setattr(pipeline_snapshot, "prepare_snapshot", broken)
+    with dg.instance_for_test() as instance:
+        summary = run_nightly("acme", instance=instance, resources=resources)
+    assert summary.checks == {"crm_snapshot:crm_snapshot_schema": False}
+    metadata = summary.check_metadata["crm_snapshot:crm_snapshot_schema"]
+    assert metadata["contacts.failure_cases"] >= 1
+    assert "well_formed_rows_have_unique_ids" in metadata["contacts.failed_checks"]
+    assert "companies.failed_checks" not in metadata

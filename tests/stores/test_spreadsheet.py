@@ -1,0 +1,83 @@
+"""Spreadsheet specifics: unknown columns and their order survive, other sheets survive, bad sheets are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crm_hygiene.model import CONTACT, Entity
+from crm_hygiene.pipeline.snapshot import take_snapshot
+from crm_hygiene.stores import FieldChange, Outcome, SpreadsheetRecordStore, StoreError, open_store
+
+
+def _user_sheet() -> pd.DataFrame:
+    """A sheet as a team keeps it: their own columns between ours, no bookkeeping columns."""
+    return pd.DataFrame(
+        {
+            "id": ["C1", "C2"],
+            "Lead Source": ["Webinar", "Trade show"],
+            "first_name": ["ann", "Bob"],
+            "email": ["ANN@ACME.COM", ""],
+            "Notes, free text": ["called twice; \"hot\"", ""],
+        }
+    )
+
+
+def test_csv_keeps_unknown_columns_their_order_and_values(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    _user_sheet().to_csv(folder / "contacts.csv", index=False)
+    store = SpreadsheetRecordStore(folder, default_tenant="acme")
+    snap = store.snapshot("acme", Entity.CONTACT)
+    assert list(snap.columns) == [*CONTACT.fields, "Lead Source", "Notes, free text"]
+    report = store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C1", "email", "ANN@ACME.COM", "ann@acme.com")])
+    assert report.ok
+    written = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    header = list(written.columns)
+    assert header[:5] == ["id", "Lead Source", "first_name", "email", "Notes, free text"]
+    assert set(header[5:]) == set(CONTACT.fields) - {"id", "first_name", "email"}
+    assert list(written["Notes, free text"]) == ["called twice; \"hot\"", ""]
+    assert list(written["Lead Source"]) == ["Webinar", "Trade show"]
+    assert list(written["email"]) == ["ann@acme.com", ""]
+    assert list(written["version"]) == ["2", "1"]
+
+
+def test_xlsx_keeps_other_sheets(tmp_path: Path) -> None:
+    book = tmp_path / "crm.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        _user_sheet().to_excel(writer, sheet_name="contacts", index=False)
+        pd.DataFrame({"quarter": ["Q1"], "target": ["100"]}).to_excel(writer, sheet_name="targets", index=False)
+    store = open_store(f"spreadsheet:{book}", default_tenant="acme")
+    store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C2", "first_name", "Bob", "Robert")])
+    sheets = pd.read_excel(book, sheet_name=None, dtype=str, keep_default_na=False)
+    assert set(sheets) == {"contacts", "targets"}
+    assert sheets["targets"].to_dict("list") == {"quarter": ["Q1"], "target": ["100"]}
+    assert list(sheets["contacts"]["first_name"]) == ["ann", "Robert"]
+    assert list(sheets["contacts"]["Lead Source"]) == ["Webinar", "Trade show"]
+
+
+def test_repeated_ids_are_flagged_in_the_snapshot_and_not_written(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    sheet = _user_sheet()
+    sheet.loc[1, "id"] = "C1"
+    sheet.to_csv(folder / "contacts.csv", index=False)
+    store = SpreadsheetRecordStore(folder, default_tenant="acme")
+    snap = take_snapshot(store, "acme")[Entity.CONTACT].frame
+    assert len(snap) == 2
+    assert list(snap["issues"]) == ["id: repeated in the snapshot"] * 2
+    report = store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C1", "first_name", "ann", "Ann")])
+    assert report.results[0].outcome is Outcome.REJECTED
+    assert "appears 2 times" in report.results[0].reason
+    assert list(pd.read_csv(folder / "contacts.csv", dtype=str)["first_name"]) == ["ann", "Bob"]
+
+
+def test_unreadable_files_are_named(tmp_path: Path) -> None:
+    book = tmp_path / "broken.xlsx"
+    book.write_bytes(b"this is not a workbook")
+    with pytest.raises(StoreError, match="broken.xlsx"):
+        SpreadsheetRecordStore(book).snapshot("default", Entity.CONTACT)
+    with pytest.raises(StoreError, match="cannot tell what kind of store"):
+        open_store("crm.sqlite")
