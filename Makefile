@@ -24,7 +24,7 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/crm-hygiene demo --contacts $(DEMO_CONTACTS) --companies $(DEMO_COMPANIES) --seed $(DEMO_SEED) --tenant $(TENANT) --replace
+	$(BIN)/crm-hygiene demo --contacts $(DEMO_CONTACTS) --companies $(DEMO_COMPANIES) --seed $(DEMO_SEED) --tenant $(TENANT)
 	$(BIN)/crm-hygiene run --tenant $(TENANT)
 
 test: $(STAMP)

@@ -27,7 +27,7 @@ def _store_url(args: argparse.Namespace) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from crm_hygiene.demo import DemoConfig
-    from crm_hygiene.demo_loader import load_demo
+    from crm_hygiene.demo.load import load_demo
 
     if args.contacts < 1 or args.companies < 1:
         _say("--contacts and --companies must be at least 1")

@@ -51,7 +51,10 @@ def test_nightly_run_materializes_the_snapshot_with_metadata(resources: dict[str
     warehouse: WarehouseResource = resources["warehouse"]  # type: ignore[assignment]
     with warehouse.get_connection() as conn:
         contacts = read_table(conn, "acme", "snapshot_contacts").set_index("id")
-    assert contacts.at["C9", "issues"] == "first_name: control characters; last_activity_at: unparseable date 'not a date'"
+    assert (
+        contacts.at["C9", "issues"]
+        == "first_name: control characters; last_activity_at: unparseable date 'not a date'"
+    )
     assert contacts.at["C9", "first_name"] == "Eve\x07"
 
 

@@ -25,7 +25,11 @@ def _raw(**columns: list[object]) -> pd.DataFrame:
 HOSTILE = [
     ("control characters", {"first_name": ["Ann\x00\x1b[31m"]}, "first_name: control characters"),
     ("100 kB string", {"title": ["x" * 100_000]}, f"title: 100000 characters (limit {MAX_FIELD_CHARS})"),
-    ("unparseable date", {"last_activity_at": ["31/31/2020"]}, "last_activity_at: unparseable date '31/31/2020'"),
+    (
+        "unparseable date",
+        {"last_activity_at": ["31/31/2020"]},
+        "last_activity_at: unparseable date '31/31/2020'",
+    ),
     ("date far out of range", {"created_at": ["99999-01-01"]}, "created_at: unparseable date"),
     ("wrong type version", {"version": ["two"]}, "version: not a positive integer two"),
     ("negative version", {"version": ["-3"]}, "version: not a positive integer -3"),
@@ -78,7 +82,7 @@ def test_unknown_columns_are_carried_in_extra_and_repeated_ids_flagged() -> None
 
 
 def test_sql_and_formula_looking_text_is_plain_data() -> None:
-    values = ["Robert'); DROP TABLE contacts;--", "=HYPERLINK(\"http://x\")", "12345", "🙂 Zoë"]
+    values = ["Robert'); DROP TABLE contacts;--", '=HYPERLINK("http://x")', "12345", "🙂 Zoë"]
     snap = prepare_snapshot(Entity.CONTACT, _raw(first_name=values))
     assert list(snap["first_name"]) == values
     assert not snap["malformed"].any()

@@ -20,7 +20,7 @@ def _user_sheet() -> pd.DataFrame:
             "Lead Source": ["Webinar", "Trade show"],
             "first_name": ["ann", "Bob"],
             "email": ["ANN@ACME.COM", ""],
-            "Notes, free text": ["called twice; \"hot\"", ""],
+            "Notes, free text": ['called twice; "hot"', ""],
         }
     )
 
@@ -32,13 +32,15 @@ def test_csv_keeps_unknown_columns_their_order_and_values(tmp_path: Path) -> Non
     store = SpreadsheetRecordStore(folder, default_tenant="acme")
     snap = store.snapshot("acme", Entity.CONTACT)
     assert list(snap.columns) == [*CONTACT.fields, "Lead Source", "Notes, free text"]
-    report = store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C1", "email", "ANN@ACME.COM", "ann@acme.com")])
+    report = store.apply_changes(
+        "acme", [FieldChange(Entity.CONTACT, "C1", "email", "ANN@ACME.COM", "ann@acme.com")]
+    )
     assert report.ok
     written = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
     header = list(written.columns)
     assert header[:5] == ["id", "Lead Source", "first_name", "email", "Notes, free text"]
     assert set(header[5:]) == set(CONTACT.fields) - {"id", "first_name", "email"}
-    assert list(written["Notes, free text"]) == ["called twice; \"hot\"", ""]
+    assert list(written["Notes, free text"]) == ['called twice; "hot"', ""]
     assert list(written["Lead Source"]) == ["Webinar", "Trade show"]
     assert list(written["email"]) == ["ann@acme.com", ""]
     assert list(written["version"]) == ["2", "1"]
@@ -48,7 +50,9 @@ def test_xlsx_keeps_other_sheets(tmp_path: Path) -> None:
     book = tmp_path / "crm.xlsx"
     with pd.ExcelWriter(book, engine="openpyxl") as writer:
         _user_sheet().to_excel(writer, sheet_name="contacts", index=False)
-        pd.DataFrame({"quarter": ["Q1"], "target": ["100"]}).to_excel(writer, sheet_name="targets", index=False)
+        pd.DataFrame({"quarter": ["Q1"], "target": ["100"]}).to_excel(
+            writer, sheet_name="targets", index=False
+        )
     store = open_store(f"spreadsheet:{book}", default_tenant="acme")
     store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C2", "first_name", "Bob", "Robert")])
     sheets = pd.read_excel(book, sheet_name=None, dtype=str, keep_default_na=False)
@@ -77,7 +81,7 @@ def test_repeated_ids_are_flagged_in_the_snapshot_and_not_written(tmp_path: Path
 def test_unreadable_files_are_named(tmp_path: Path) -> None:
     book = tmp_path / "broken.xlsx"
     book.write_bytes(b"this is not a workbook")
-    with pytest.raises(StoreError, match="broken.xlsx"):
+    with pytest.raises(StoreError, match=r"broken\.xlsx"):
         SpreadsheetRecordStore(book).snapshot("default", Entity.CONTACT)
     with pytest.raises(StoreError, match="cannot tell what kind of store"):
         open_store("crm.sqlite")
