@@ -10,35 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
 import statistics
-import sys
 import time
-from pathlib import Path
+
+from machine import machine, peak_rss_mb
 
 from crm_hygiene.demo import DemoConfig, generate_demo_crm
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes.
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def _machine() -> dict[str, object]:
-    info: dict[str, object] = {"cpus": os.cpu_count(), "python": platform.python_version()}
-    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
-    if cpuinfo.exists():
-        models = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
-        ]
-        info["cpu_model"] = models[0] if models else None
-    if meminfo.exists():
-        total_kib = int(meminfo.read_text().split("MemTotal:", 1)[1].split()[0])
-        info["ram_gib"] = round(total_kib / 1024**2, 1)
-    return info
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,10 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "seconds": round(statistics.median(seconds), 2),
         "seconds_each": [round(s, 2) for s in seconds],
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "records": records,
         "truth_rows": truth,
-        "machine": _machine(),
+        "machine": machine(),
     }
     print(json.dumps(result, indent=2))
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -40,22 +40,29 @@ class EntitySnapshot:
         }
 
 
-def take_snapshot(
+def iter_snapshot(
     store: RecordStore, tenant: str, *, progress: Callable[[str], None] | None = None
-) -> dict[Entity, EntitySnapshot]:
-    """Read every entity of one tenant and prepare it; raises StoreError only if a store cannot be read."""
+) -> Iterator[EntitySnapshot]:
+    """Read and prepare one entity at a time, so a caller can write each and let it go
+    (at a million records, holding all three raw and typed tables at once doubles the peak)."""
     if not tenant.strip():
         raise StoreError("tenant must not be empty")
-    out: dict[Entity, EntitySnapshot] = {}
     for entity in Entity:
         raw = store.snapshot(tenant, entity)
         fields = set(spec(entity).fields)
         unknown = [c for c in raw.columns if c not in fields]
         prepared = prepare_snapshot(entity, raw)
-        out[entity] = EntitySnapshot(entity, prepared, unknown)
+        del raw
         if progress:
             progress(
                 f"snapshot {tenant}/{spec(entity).table}: {len(prepared)} rows, "
                 f"{int(prepared['malformed'].sum())} malformed"
             )
-    return out
+        yield EntitySnapshot(entity, prepared, unknown)
+
+
+def take_snapshot(
+    store: RecordStore, tenant: str, *, progress: Callable[[str], None] | None = None
+) -> dict[Entity, EntitySnapshot]:
+    """Every entity of one tenant, typed and flagged; raises StoreError only if a store cannot be read."""
+    return {snap.entity: snap for snap in iter_snapshot(store, tenant, progress=progress)}

@@ -7,8 +7,27 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
+from crm_hygiene.pii import mask_pii
+
 # Enough failure cases to diagnose, few enough to render in the check's metadata panel.
 MAX_FAILURE_ROWS = 25
+
+
+def failure_sample(cases: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """One line per failing check and record: which record (by id), which column, which value.
+
+    A frame-wide check reports every column of a failing row; one line per row is enough.
+    Values are masked, since failure cases quote record values.
+    """
+    frame_wide = cases["schema_context"].astype(str) == "DataFrameSchema"
+    out = cases.loc[~frame_wide, ["check", "column", "index", "failure_case"]].copy()
+    rows = cases.loc[frame_wide, ["check", "index"]].drop_duplicates()
+    rows = rows.assign(column="(row)", failure_case="")
+    out = pd.concat([out, rows[["check", "column", "index", "failure_case"]]], ignore_index=True)
+    ids = frame["id"] if "id" in frame.columns else pd.Series(dtype=object)
+    out["record"] = out["index"].map(lambda i: ids.get(i) if i is not None and not pd.isna(i) else None)
+    out["value"] = out["failure_case"].astype(str).map(mask_pii)
+    return out[["check", "column", "record", "index", "value"]].astype(str)
 
 
 def evaluate_schema(
@@ -19,13 +38,13 @@ def evaluate_schema(
         schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as err:
         cases = err.failure_cases
-        shown = cases.head(MAX_FAILURE_ROWS).astype(str)
+        sample = failure_sample(cases, frame)
         return False, {
             "schema": dg.MetadataValue.text(schema.name or ""),
             "rows": dg.MetadataValue.int(len(frame)),
-            "failure_cases": dg.MetadataValue.int(len(cases)),
+            "failure_cases": dg.MetadataValue.int(len(sample)),
             "failed_checks": dg.MetadataValue.json(sorted(cases["check"].astype(str).unique().tolist())),
-            "failure_sample": dg.MetadataValue.md(shown.to_markdown(index=False)),
+            "failure_sample": dg.MetadataValue.md(sample.head(MAX_FAILURE_ROWS).to_markdown(index=False)),
         }
     return True, {
         "schema": dg.MetadataValue.text(schema.name or ""),

@@ -5,7 +5,7 @@ import dagster as dg
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.schemas import snapshot_schema
 from crm_hygiene.model.snapshot import restore_snapshot_dtypes
-from crm_hygiene.pipeline.snapshot import take_snapshot
+from crm_hygiene.pipeline.snapshot import iter_snapshot
 from crm_hygiene.warehouse import read_table, snapshot_table, write_table
 from crm_hygiene_dagster.assets.pandera_checks import combine, evaluate_schema
 from crm_hygiene_dagster.partitions import tenants
@@ -26,10 +26,10 @@ def crm_snapshot(
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
     store = crm_store.open()
-    snapshots = take_snapshot(store, tenant, progress=context.log.info)
     metadata: dict[str, object] = {"store": store.description}
     with warehouse.get_connection() as conn:
-        for entity, snap in snapshots.items():
+        for snap in iter_snapshot(store, tenant, progress=context.log.info):
+            entity = snap.entity
             table = write_table(conn, tenant, snapshot_table(spec(entity).table), snap.frame)
             summary = snap.summary()
             name = spec(entity).table
