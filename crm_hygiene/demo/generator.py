@@ -69,12 +69,34 @@ def generate_demo_crm(config: DemoConfig) -> DemoCrm:
         config.tenant,
         contact_frame["owner"].to_numpy(dtype=object),
     )
+    _garble_activity_dates(rng, contact_frame, log)
     records = {
         Entity.CONTACT: contact_frame,
         Entity.COMPANY: company_frame,
         Entity.EMPLOYMENT: employment_frame,
     }
     return DemoCrm(records=records, truth=_truth(persons, contact_layout, company_layout, log))
+
+
+GARBLED_DATES = ("N/A", "last week", "31/02/2021", "0000-00-00", "tbd")
+
+
+def _garble_activity_dates(rng: np.random.Generator, contacts: pd.DataFrame, log: FieldTruthLog) -> None:
+    """A few activity dates typed by hand: text no date parser accepts (the snapshot flags them).
+
+    Drawn last, so every other value stays the same as without this step.
+    """
+    activity = contacts["last_activity_at"].to_numpy(dtype=object)
+    rows = np.flatnonzero(pd.notna(activity) & (rng.random(len(activity)) < 0.002))
+    if len(rows) == 0:
+        return
+    true = activity.copy()
+    stored = activity.copy()
+    stored[rows] = np.array(GARBLED_DATES, dtype=object)[rng.integers(0, len(GARBLED_DATES), len(rows))]
+    kinds = np.full(len(activity), None, dtype=object)
+    kinds[rows] = "unparseable_date"
+    log.add(Entity.CONTACT, contacts["id"].to_numpy(dtype=object), "last_activity_at", true, stored, kinds)
+    contacts["last_activity_at"] = stored
 
 
 def write_truth(demo: DemoCrm, directory: Path) -> list[Path]:

@@ -127,6 +127,9 @@ def _nickname_table(given_names: Strings) -> tuple[Strings, np.ndarray]:
     return table, count
 
 
+CONTROL_CHARACTERS = ("\x0c", "\x00", "\x1b")
+
+
 def render_names(people: People, pools: Pools, batch: RecordBatch) -> tuple[Strings, Strings]:
     """Stored first and last names of contact records (`people` already indexed per record)."""
     rng = batch.rng
@@ -143,6 +146,7 @@ def render_names(people: People, pools: Pools, batch: RecordBatch) -> tuple[Stri
             "initial": (0.01, 0.03),
             "typo": (0.0, 0.10),
             "missing": (0.02, 0.04),
+            "control_character": (0.002, 0.004),
         }
     )
     last_kind = batch.mess(
@@ -191,6 +195,11 @@ def render_names(people: People, pools: Pools, batch: RecordBatch) -> tuple[Stri
         rows = kinds == "whitespace"
         stored[rows] = whitespace(stored[rows], rng)
         stored[kinds == "missing"] = None
+    # Pasted from a PDF or a terminal: a form feed, NUL or escape rides along with the name.
+    rows = first_kind == "control_character"
+    first[rows] = (
+        first[rows] + strings(CONTROL_CHARACTERS)[rng.integers(0, len(CONTROL_CHARACTERS), int(rows.sum()))]
+    )
     batch.record("first_name", first_true, first, first_kind, default_kind="variant")
     batch.record("last_name", last_true, last, last_kind, default_kind="variant")
     return first, last

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from crm_hygiene.demo import DemoConfig, DemoCrm, generate_demo_crm
+from crm_hygiene.demo.generator import GARBLED_DATES
 from crm_hygiene.demo.scaffold import OWNERS
 from crm_hygiene.model.records import Entity, spec
 from tests.demo.conftest import CONFIG
@@ -74,7 +75,9 @@ def test_timestamps_are_utc_iso_and_ordered(demo: DemoCrm, entity: Entity) -> No
 
 
 def test_last_activity_is_missing_recent_or_stale(contacts: pd.DataFrame) -> None:
-    activity = pd.to_datetime(contacts["last_activity_at"], utc=True)
+    garbled = contacts["last_activity_at"].isin(GARBLED_DATES)
+    assert 0 < garbled.mean() < 0.01
+    activity = pd.to_datetime(contacts["last_activity_at"].where(~garbled), utc=True)
     created = pd.to_datetime(contacts["created_at"], utc=True)
     now = pd.Timestamp(CONFIG.now)
     assert 0.03 < activity.isna().mean() < 0.2
@@ -83,6 +86,23 @@ def test_last_activity_is_missing_recent_or_stale(contacts: pd.DataFrame) -> Non
     assert (activity[known] <= now).all()
     stale = activity[known] < now - pd.Timedelta(days=2 * 365)
     assert 0.05 < stale.mean() < 0.4
+
+
+def test_some_values_are_malformed_and_their_truth_is_known(demo: DemoCrm) -> None:
+    contacts = demo.records[Entity.CONTACT].set_index("id")
+    truth = demo.truth["field_truth"]
+    garbled = truth[truth["corruption"] == "unparseable_date"]
+    assert len(garbled) > 0
+    assert set(contacts.loc[garbled["record_id"], "last_activity_at"]) <= set(GARBLED_DATES)
+    assert pd.to_datetime(garbled["true_value"], utc=True).notna().all()
+    control = truth[(truth["corruption"] == "control_character") & (truth["field"] == "first_name")]
+    assert len(control) > 0
+    stored = contacts.loc[control["record_id"], "first_name"]
+    assert stored.str.contains(r"[\x00\x0c\x1b]$", regex=True).all()
+    # Apart from the stray character, only a caps-lock typist may have touched the name.
+    assert (
+        stored.str.slice(0, -1).str.lower().to_numpy() == control["true_value"].str.lower().to_numpy()
+    ).all()
 
 
 def test_employment_dates_are_iso_dates(employment: pd.DataFrame) -> None:
