@@ -8,12 +8,13 @@ and columns the model does not know are carried in `extra`.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from dateutil import parser as date_parser
 
 from crm_hygiene.model.records import TIMESTAMP_FIELDS, Entity, Status, spec
@@ -21,7 +22,7 @@ from crm_hygiene.model.records import TIMESTAMP_FIELDS, Entity, Status, spec
 # Longer values are flagged: no real name, email or title is this long, and such values are
 # usually pasted documents or attacks that downstream parsers should not be fed blindly.
 MAX_FIELD_CHARS = 4096
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _STATUSES = {s.value for s in Status}
 SNAPSHOT_EXTRA_COLUMNS = ("extra", "raw_values", "issues", "malformed")
 
@@ -50,23 +51,39 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     return parsed.astype("datetime64[ns, UTC]")
 
 
+def _arrow_text(values: pd.Series) -> tuple[pa.Array, bool]:
+    """The column as Arrow strings, missing and empty as null, and whether it held text only.
+
+    One conversion, then Arrow's C++ kernels do the checks.
+    """
+    items = values.to_numpy(dtype=object)
+    try:
+        array, text_only = pa.array(items, type=pa.string(), from_pandas=True), True
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Stores return text; a number from a spreadsheet library, say, is spelled out.
+        spelled = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in items]
+        array, text_only = pa.array(spelled, type=pa.string()), False
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array), text_only
+
+
+def _as_objects(array: pa.Array, original: pd.Series, text_only: bool) -> pd.Series:
+    """Back to pandas text: the original string objects where present (no copies), None elsewhere."""
+    if text_only:
+        valid = pc.is_valid(array).to_numpy(zero_copy_only=False)
+        out = np.where(valid, original.to_numpy(dtype=object), None)
+    else:
+        out = array.to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=original.index, dtype=object)
+
+
 def _text(values: pd.Series) -> pd.Series:
     """Text or None: missing and empty are None, anything else is spelled out as a string."""
-    out = values.astype(object).where(values.notna(), None)
-    if pd.api.types.infer_dtype(out, skipna=True) not in ("string", "empty"):
-        # Stores return text; a number from a spreadsheet library, say, is spelled out.
-        present = out.notna()
-        out.loc[present] = out.loc[present].map(str)
-    return out.where(out != "", None)
+    array, text_only = _arrow_text(values)
+    return _as_objects(array, values, text_only)
 
 
-def _control_rows(values: pd.Series) -> pd.Series:
-    """Rows holding a control character. One regex scan of the column joined by newlines
-    finds none in the common case; only a column that has some is scanned row by row."""
-    present = values.dropna()
-    if not _CONTROL_RE.search("\n".join(present)):
-        return pd.Series(False, index=values.index)
-    return values.map(lambda v: v is not None and _CONTROL_RE.search(v) is not None).astype(bool)
+def _series(array: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(array.to_numpy(zero_copy_only=False), index=index)
 
 
 class _Issues:
@@ -100,16 +117,17 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
     for name in fields:
         if name == "version" or name in TIMESTAMP_FIELDS:
             continue
-        values = _text(frame[name])
-        issues.add(_control_rows(values), f"{name}: control characters")
-        lengths = pd.to_numeric(values.str.len(), errors="coerce").fillna(0).astype(np.int64)
+        array, text_only = _arrow_text(frame[name])
+        control = pc.fill_null(pc.match_substring_regex(array, _CONTROL_CHARS), False)
+        issues.add(_series(control, frame.index), f"{name}: control characters")
+        lengths = _series(pc.fill_null(pc.utf8_length(array), 0), frame.index)
         issues.add(
             lengths > MAX_FIELD_CHARS,
             lambda rows, n=name, lengths=lengths: (
                 f"{n}: " + lengths[rows].astype(str) + f" characters (limit {MAX_FIELD_CHARS})"
             ),
         )
-        out[name] = values
+        out[name] = _as_objects(array, frame[name], text_only)
 
     ids = out["id"]
     issues.add(ids.isna(), "id: missing")

@@ -115,3 +115,10 @@ def test_restore_dtypes_after_a_warehouse_round_trip() -> None:
     back = restore_snapshot_dtypes(Entity.CONTACT, conn.execute("select * from s").fetch_df())
     snapshot_schema(Entity.CONTACT).validate(back, lazy=True)
     assert back["version"].dtype == "Int64"
+
+
+def test_numbers_in_text_fields_are_spelled_out_not_lost() -> None:
+    snap = prepare_snapshot(Entity.CONTACT, _raw(first_name=[12345, 3.5, None], postcode=["02134", "", None]))
+    assert list(snap["first_name"]) == ["12345", "3.5", None]
+    assert list(snap["postcode"]) == ["02134", None, None]
+    assert not snap["malformed"].any()
