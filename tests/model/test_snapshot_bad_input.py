@@ -118,7 +118,11 @@ def test_restore_dtypes_after_a_warehouse_round_trip() -> None:
 
 
 def test_numbers_in_text_fields_are_spelled_out_not_lost() -> None:
-    snap = prepare_snapshot(Entity.CONTACT, _raw(first_name=[12345, 3.5, None], postcode=["02134", "", None]))
+    raw = _raw(first_name=[None] * 3, postcode=["02134", "", None])
+    raw["first_name"] = pd.Series(
+        [12345, 3.5, None], dtype=object
+    )  # as a spreadsheet library hands them over
+    snap = prepare_snapshot(Entity.CONTACT, raw)
     assert list(snap["first_name"]) == ["12345", "3.5", None]
     assert list(snap["postcode"]) == ["02134", None, None]
     assert not snap["malformed"].any()
