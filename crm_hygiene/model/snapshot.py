@@ -39,10 +39,19 @@ def _parse_free_date(text: str) -> pd.Timestamp | None:
     return value.tz_convert("UTC")
 
 
+_ISO_OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
+
+
 def parse_timestamps(values: pd.Series) -> pd.Series:
     """ISO-8601 vectorized; other formats parsed once per distinct value; failures are NaT."""
     text = values.astype(object).where(values.notna(), None)
-    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    # pandas reads an offset-less ISO value with the offset of the value before it, so values
+    # with and without an explicit offset are parsed apart (offset-less ones are taken as UTC).
+    has_offset = text.str.contains(_ISO_OFFSET, regex=True, na=False).astype(bool)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    for part in (has_offset, ~has_offset & text.notna()):
+        if part.any():
+            parsed.loc[part] = pd.to_datetime(text[part], errors="coerce", utc=True, format="ISO8601")
     retry = parsed.isna() & text.notna()
     if retry.any():
         distinct = text[retry].astype(str).unique()

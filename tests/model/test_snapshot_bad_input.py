@@ -126,3 +126,14 @@ def test_numbers_in_text_fields_are_spelled_out_not_lost() -> None:
     assert list(snap["first_name"]) == ["12345", "3.5", None]
     assert list(snap["postcode"]) == ["02134", None, None]
     assert not snap["malformed"].any()
+
+
+def test_offsetless_timestamps_are_utc_whatever_comes_before_them() -> None:
+    values = ["2024-03-05T11:30:00+01:00", "2024-03-05 10:00:00", "2024-03-05T10:00:00Z", "2024-03-05"]
+    snap = prepare_snapshot(Entity.CONTACT, _raw(last_activity_at=values))
+    assert [str(v) for v in snap["last_activity_at"]] == [
+        "2024-03-05 10:30:00+00:00",
+        "2024-03-05 10:00:00+00:00",
+        "2024-03-05 10:00:00+00:00",
+        "2024-03-05 00:00:00+00:00",
+    ]
