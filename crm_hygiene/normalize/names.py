@@ -1,0 +1,516 @@
+"""Person names: the two boxes of a contact split, cased and keyed the way the person writes them.
+
+`normalize_person_names(first, last)` works on each distinct (first, last) pair, because a whole
+name typed into the first-name box belongs in both. It returns, aligned to the index:
+
+- the base columns (see `base.py`) for the pair: `value` is the display name (`full_name`),
+  `valid` is False when either part is invalid and None when both are missing, `rule` the least
+  certain rule applied to either part, `confidence` the lower of the two parts';
+- `first_name`, `last_name`: the canonical parts; `honorific` (Dr, Mr, Ms, Prof, Herr, Mme ...)
+  and `suffix` (Jr, Sr, III, PhD ...) taken out of them;
+- `first_rule`, `last_rule`, `first_confidence`, `last_confidence`, `first_valid`, `last_valid`:
+  the contract's columns per part (`reason` names the part it is about);
+- `first_key`, `last_key`: match keys in lower case, accents of Latin letters folded, periods and
+  apostrophes dropped, hyphens read as spaces, particles kept ("van der berg"). In `first_key`
+  nicknames and variant spellings become the formal name (Bill, Billy, Will -> "william"; see
+  `data/names_nicknames.csv`). The stored first name keeps the nickname: Bill may want to be Bill.
+
+Splitting a full name uses `nameparser.HumanName` ("John Smith", "Smith, John", "Dr. John Smith
+Jr."); for names in Han script it reads the family name first, as people writing in it do.
+
+Casing is repaired only when a part is written all upper or all lower case, and only in Latin
+script (日本 太郎, Владимир, محمد stay as typed; mixed case is what the person typed):
+
+- every word and hyphenated piece capitalized: Smith-Jones, Jean-Luc;
+- "Mc" names: McDonald. "Mac" names stay plain (Macdonald, Mackenzie): both spellings are common
+  and Mac begins many names that are no patronymic (Mack, Macy, Machado), so no rule is right;
+- one letter and an apostrophe: O'Neil, D'Angelo; a leading apostrophe stays lower
+  ('s Gravensande, van 't Riet);
+- particles (van, von, der, de, da, di, le, la, du, dos, bin, al ...) followed by more of a last
+  name stay lower case: van der Berg, de la Cruz, al-Rashid; except Le and La at its start, which
+  French surnames capitalize (Le Roux).
+
+A part is invalid (kept out of the canonical columns, with a reason) when it has no letters
+("12345", "😀"), digits, symbols or punctuation no name uses (=, ;, <, emoji), starts like a
+spreadsheet formula, or is longer than a name (MAX_NAME_CHARS). Control characters and stray
+blanks are removed, not held against the name.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from nameparser import HumanName
+
+from crm_hygiene.normalize.base import BASE_COLUMNS, MAX_PARSE_CHARS, per_distinct
+
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "first_name", "last_name", "honorific", "suffix", "first_rule", "last_rule", "first_confidence",
+    "last_confidence", "first_valid", "last_valid", "first_key", "last_key",
+)  # fmt: skip
+COLUMNS: tuple[str, ...] = (*BASE_COLUMNS, *EXTRA_COLUMNS)
+
+NICKNAMES_FILE = Path(__file__).parent / "data" / "names_nicknames.csv"
+MAX_NAME_CHARS = 100
+
+Step = tuple[str, float]
+# Rules, from most to least certain; a part changed by several reports the least certain one.
+WHITESPACE: Step = ("name_whitespace", 0.99)
+UNICODE: Step = ("name_unicode", 0.99)  # composed (NFC) form
+CONTROL: Step = ("name_control_character", 0.95)
+HONORIFIC: Step = ("name_honorific", 0.95)
+CASE: Step = ("name_case", 0.9)
+SUFFIX: Step = ("name_suffix", 0.9)
+REPEATED_LAST: Step = ("name_full_name", 0.9)  # "John Smith" | "Smith"
+FULL_NAME_COMMA: Step = ("name_full_name", 0.9)  # "Smith, John": the comma says where the cut is
+FULL_NAME: Step = ("name_full_name", 0.8)  # "John Smith"
+FULL_NAME_LONG: Step = ("name_full_name", 0.6)  # "Anna Maria Smith": where given names end is a guess
+INITIAL_OR_HONORIFIC: Step = ("name_honorific", 0.7)  # "M. Dupont": Monsieur, or an initial
+
+# Lower-cased, without periods -> canonical. Those marked with a dot count only when written with
+# one ("Hon." is an honorific, Hon a given name; "M." Monsieur).
+HONORIFICS: dict[str, str] = {
+    "mr": "Mr", "mister": "Mr", "mrs": "Mrs", "ms": "Ms", "miss": "Miss", "mx": "Mx",
+    "dr": "Dr", "doctor": "Dr", "prof": "Prof", "professor": "Prof", "sir": "Sir", "dame": "Dame",
+    "rev": "Rev", "revd": "Rev", "reverend": "Rev", "herr": "Herr", "frau": "Frau", "mme": "Mme",
+    "madame": "Mme", "mlle": "Mlle", "mademoiselle": "Mlle", "monsieur": "M.", "sra": "Sra",
+    "srta": "Srta", "m.": "M.", "hon.": "Hon", "ing.": "Ing", "dott.": "Dott", "sig.": "Sig",
+}  # fmt: skip
+SUFFIXES: dict[str, str] = {
+    "jr": "Jr", "jnr": "Jr", "sr": "Sr", "snr": "Sr", "ii": "II", "iii": "III", "iv": "IV",
+    "phd": "PhD", "md": "MD", "mba": "MBA", "esq": "Esq", "cpa": "CPA", "dds": "DDS", "jd": "JD",
+    "dvm": "DVM", "rn": "RN", "cfa": "CFA", "msc": "MSc", "bsc": "BSc", "pmp": "PMP", "obe": "OBE",
+    "mbe": "MBE", "cbe": "CBE",
+}  # fmt: skip
+PARTICLES: frozenset[str] = frozenset({
+    "van", "von", "der", "den", "de", "da", "di", "le", "la", "du", "dos", "das", "do", "del",
+    "della", "dei", "degli", "bin", "binti", "al", "ter", "ten", "te", "zu", "zum", "zur", "vom",
+    "het", "op", "und", "y", "e",
+})  # fmt: skip
+CAPITALIZED_AT_START: frozenset[str] = frozenset({"le", "la"})
+
+_APOSTROPHES = "'’ʼ‘"
+_HYPHENS = "-‐‑"
+# Punctuation a name may carry: apostrophes, hyphens, initials' periods, middle dots (Catalan l·l,
+# Japanese katakana names), the Hawaiian okina.
+_NAME_PUNCTUATION = frozenset(_APOSTROPHES + _HYPHENS + ".·・ʻ")
+_FORMULA_START = "=+-@"
+# Anything but printable ASCII, or blanks at the ends or doubled, needs the slow clean-up.
+_NEEDS_CLEANING = re.compile(r"[^\x21-\x7e ]|^ | $|  ")
+_SPACES = re.compile(r" +")
+_LEADING_HONORIFIC = re.compile(r"^([^\W\d_]+\.?)\s+(?=\S)")
+_TRAILING_SUFFIX = re.compile(r"^(.*?[^\W\d_]\.?)[\s,]+([A-Za-z.]+)$")
+_MC = re.compile(r"^mc(\w{2,})$")
+_KEY_DROP = re.compile(r"[.,'’ʼ‘`´]")
+_KEY_SPACES = re.compile(r"[\s\-‐‑]+")
+_FOLD_EXTRA = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i"})
+
+
+def normalize_person_names(first: pd.Series, last: pd.Series) -> pd.DataFrame:
+    """Canonical first and last names, honorific, suffix and match keys per row (see the module doc)."""
+    if not first.index.equals(last.index):
+        raise ValueError("normalize_person_names: `first` and `last` must share one index")
+    pairs = pd.Series(list(zip(_texts(first), _texts(last), strict=True)), index=first.index, dtype=object)
+    # per_distinct skips a missing value without a call, but a pair with an empty first name still
+    # has a last name to normalize: the pair's code is the value, the pair itself is looked up.
+    codes, distinct = pd.factorize(pairs.to_numpy())
+    out = per_distinct(
+        pd.Series(codes, index=first.index), lambda code: normalize_name_pair(*distinct[int(code)]), COLUMNS
+    )
+    for column in ("first_confidence", "last_confidence"):
+        out[column] = out[column].astype(float)
+    return out
+
+
+def full_name(first: str | None, last: str | None) -> str | None:
+    """The display name "First Last": the part there is when one is missing, None when both are."""
+    parts = [p.strip() for p in (first, last) if isinstance(p, str) and p.strip()]
+    return " ".join(parts) or None
+
+
+@dataclass
+class _Part:
+    raw: str | None
+    text: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    reason: str | None = None
+
+    def result(self) -> tuple[str | None, bool | None, str | None, float]:
+        """(value, valid, rule, confidence) by the contract of `base.py`."""
+        if self.reason is not None:
+            return None, False, None, 0.0
+        if self.text is None:
+            return None, None, None, 1.0
+        if self.text == self.raw or not self.steps:
+            return self.text, True, None, 1.0
+        rule, confidence = min(self.steps, key=lambda step: step[1])
+        return self.text, True, rule, confidence
+
+
+def normalize_name_pair(first: str | None, last: str | None) -> dict[str, Any]:
+    """One row of `normalize_person_names` for the two boxes as typed."""
+    given, family = _Part(first), _Part(last)
+    for part in (given, family):
+        _clean(part)
+    honorifics: list[str] = []
+    suffixes: list[str] = []
+    if given.text is not None:
+        _take_honorifics(given, honorifics)
+    if family.text is not None:
+        _take_suffixes(family, suffixes)
+    whole_name = (
+        given.text is not None
+        and family.text is None
+        and family.reason is None
+        and (" " in given.text or "," in given.text)
+    )
+    for part in (given, family):
+        if part.text is not None and part.reason is None:
+            part.reason = _invalid_reason(part.text, allow_comma=whole_name and part is given)
+    if whole_name and given.reason is None:
+        _split_whole_name(given, family, honorifics, suffixes)
+        if family.text is not None:  # split: "Smith, Dr. John" has its honorific in the middle
+            _take_honorifics(given, honorifics)
+            _take_suffixes(family, suffixes)
+    if given.text is not None and family.text is not None and given.reason is None and family.reason is None:
+        _drop_repeated_last(given, family)
+    for part, is_last in ((given, False), (family, True)):
+        if part.text is not None and part.reason is None:
+            _case(part, is_last)
+    return _row(given, family, honorifics, suffixes)
+
+
+def _row(given: _Part, family: _Part, honorifics: list[str], suffixes: list[str]) -> dict[str, Any]:
+    first_name, first_valid, first_rule, first_confidence = given.result()
+    last_name, last_valid, last_rule, last_confidence = family.result()
+    reasons = [
+        f"{label}: {p.reason}" for label, p in (("first_name", given), ("last_name", family)) if p.reason
+    ]
+    if first_valid is False or last_valid is False:
+        valid: bool | None = False
+    elif first_valid is None and last_valid is None:
+        valid = None
+    else:
+        valid = True
+    ranked = [(r, c) for r, c in ((first_rule, first_confidence), (last_rule, last_confidence)) if r]
+    rule = min(ranked, key=lambda step: step[1])[0] if ranked else None
+    return {
+        "value": full_name(first_name, last_name),
+        "valid": valid,
+        "reason": "; ".join(reasons) or None,
+        "rule": rule,
+        "confidence": min(first_confidence, last_confidence),
+        "first_name": first_name,
+        "last_name": last_name,
+        "honorific": " ".join(dict.fromkeys(honorifics)) or None,
+        "suffix": ", ".join(dict.fromkeys(suffixes)) or None,
+        "first_rule": first_rule,
+        "last_rule": last_rule,
+        "first_confidence": first_confidence,
+        "last_confidence": last_confidence,
+        "first_valid": first_valid,
+        "last_valid": last_valid,
+        "first_key": first_key(first_name) if first_name else None,
+        "last_key": last_key(last_name) if last_name else None,
+    }
+
+
+def _texts(values: pd.Series) -> list[str | None]:
+    text = values.astype(object).where(values.notna(), None)
+    return [v if v is None or isinstance(v, str) else str(v) for v in text]
+
+
+def _clean(part: _Part) -> None:
+    """Control characters out, blanks collapsed; `text` stays None for a missing or blank box."""
+    raw = part.raw
+    if raw is None:
+        return
+    if len(raw) > MAX_PARSE_CHARS:
+        part.reason = f"{len(raw)} characters: too long to parse"
+        return
+    text, steps = _cleaned(raw)
+    part.text, part.steps = (text or None), list(steps)
+
+
+@lru_cache(maxsize=65536)
+def _cleaned(raw: str) -> tuple[str, tuple[Step, ...]]:
+    if not _NEEDS_CLEANING.search(raw):
+        return raw, ()
+    steps: list[Step] = []
+    text = unicodedata.normalize("NFC", raw)
+    if text != raw:
+        steps.append(UNICODE)
+    kept: list[str] = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch in " \t\n\r" or category in ("Zs", "Zl", "Zp"):
+            kept.append(" ")
+        elif category == "Cc" or (category == "Cf" and ch not in "\u200c\u200d"):
+            # Zero-width joiners shape Indic and Persian letters; every other format or control
+            # character is pasted along from a PDF, a terminal or a web page.
+            if CONTROL not in steps:
+                steps.append(CONTROL)
+        else:
+            kept.append(ch)
+    spaced = "".join(kept)
+    collapsed = _SPACES.sub(" ", spaced).strip()
+    if collapsed != spaced:
+        steps.append(WHITESPACE)
+    return collapsed, tuple(steps)
+
+
+def _take_honorifics(part: _Part, honorifics: list[str]) -> None:
+    """Leading honorifics ("Dr. Anna", "Prof. Dr. Hans") out of the text; a lone one is no name."""
+    assert part.text is not None
+    text = part.text
+    while match := _LEADING_HONORIFIC.match(text):
+        canonical = _honorific(match.group(1))
+        if canonical is None:
+            break
+        honorifics.append(canonical)
+        part.steps.append(INITIAL_OR_HONORIFIC if canonical == "M." else HONORIFIC)
+        text = text[match.end() :]
+    part.text = text
+    if " " not in text and (canonical := _honorific(text)) is not None and canonical != "M.":
+        honorifics.append(canonical)
+        part.reason = "an honorific, not a name"
+
+
+def _honorific(word: str) -> str | None:
+    lower = word.lower()
+    if lower.endswith(".") and lower in HONORIFICS:
+        return HONORIFICS[lower]
+    return HONORIFICS.get(lower.rstrip("."))
+
+
+def _take_suffixes(part: _Part, suffixes: list[str]) -> None:
+    """Trailing generational and academic suffixes ("Smith Jr.", "Smith, PhD") out of the text."""
+    assert part.text is not None
+    text = part.text
+    taken: list[str] = []
+    while match := _TRAILING_SUFFIX.match(text):
+        canonical = SUFFIXES.get(match.group(2).replace(".", "").lower())
+        if canonical is None:
+            break
+        taken.insert(0, canonical)
+        text = match.group(1)
+    if taken:
+        suffixes.extend(taken)
+        part.text = text
+        part.steps.append(SUFFIX)
+
+
+def _invalid_reason(text: str, *, allow_comma: bool) -> str | None:
+    """Why the text is no name, or None."""
+    if len(text) > MAX_NAME_CHARS:
+        return f"{len(text)} characters: longer than a name"
+    if text[0] in _FORMULA_START:
+        return f"starts with {text[0]!r}: looks like a spreadsheet formula"
+    letters = digits = 0
+    others: list[str] = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] == "L":
+            letters += 1
+        elif category[0] == "M" or ch == " " or ch in _NAME_PUNCTUATION or (ch == "," and allow_comma):
+            continue
+        elif category[0] == "N":
+            digits += 1
+        elif ch not in others:
+            others.append(ch)
+    if not letters:
+        return "a number, not a name" if digits and not others else "no letters"
+    if others:
+        return "contains characters no name uses: " + " ".join(repr(ch) for ch in others[:5])
+    if digits:
+        return "contains digits"
+    return None
+
+
+def _split_whole_name(given: _Part, family: _Part, honorifics: list[str], suffixes: list[str]) -> None:
+    """A whole name typed into the first-name box, the last-name box empty: both parts from it."""
+    assert given.text is not None
+    name = HumanName(given.text)
+    first = " ".join(p for p in (name.first, name.middle) if p)
+    last = name.last
+    if not first or not last or any(_invalid_reason(p, allow_comma=False) for p in (first, last)):
+        # "Judge Judy", "King Charles", "A .": no safe cut; a comma left over has no place in a name.
+        if "," in given.text:
+            given.reason = "contains a comma"
+        return
+    if "," in given.text:
+        step = FULL_NAME_COMMA
+    elif name.middle:
+        step = FULL_NAME_LONG
+    else:
+        step = FULL_NAME
+    if name.title:
+        honorifics.append(_honorific(name.title) or name.title.rstrip("."))
+    if name.suffix:
+        for suffix in (s.strip() for s in name.suffix.split(",")):
+            if suffix:
+                suffixes.append(SUFFIXES.get(suffix.replace(".", "").lower(), suffix))
+    given.text = first
+    given.steps.append(step)
+    family.text = last
+    family.steps.append(step)
+
+
+def _drop_repeated_last(given: _Part, family: _Part) -> None:
+    """ "John Smith" | "Smith": the last name typed into both boxes."""
+    assert given.text is not None and family.text is not None
+    words = given.text.split(" ")
+    last = [w.casefold() for w in family.text.split(" ")]
+    while len(words) > len(last) and [w.casefold() for w in words[-len(last) :]] == last:
+        words = words[: -len(last)]
+    text = " ".join(words)
+    if text != given.text and _honorific(text) is None and _invalid_reason(text, allow_comma=False) is None:
+        given.text = text
+        given.steps.append(REPEATED_LAST)
+
+
+def _case(part: _Part, is_last: bool) -> None:
+    assert part.text is not None
+    cased = proper_case(part.text, is_last=is_last)
+    if cased != part.text:
+        part.text = cased
+        part.steps.append(CASE)
+
+
+@lru_cache(maxsize=65536)
+def proper_case(text: str, *, is_last: bool) -> str:
+    """The name capitalized by the module's rules when written all upper or all lower case in Latin
+    script; otherwise the text unchanged."""
+    if not _is_latin(text) or not _single_case(text):
+        return text
+    words = _lower(text).split(" ")
+    # Pieces of the whole name in order, so a particle knows whether more of the name follows.
+    pieces = [(w, p) for w, word in enumerate(words) for p in _split_keep(word, _HYPHENS)]
+    out: list[str] = []
+    for i, (w, piece) in enumerate(pieces):
+        followed = i + 1 < len(pieces) and piece not in _HYPHENS
+        particle = is_last and followed and piece in PARTICLES
+        if piece in _HYPHENS or (particle and not (i == 0 and piece in CAPITALIZED_AT_START)):
+            out.append(piece)
+        else:
+            out.append(_capitalize_piece(piece))
+        if i + 1 < len(pieces) and pieces[i + 1][0] != w:
+            out.append(" ")
+    return "".join(out)
+
+
+def _capitalize_piece(piece: str) -> str:
+    if piece[0] in _APOSTROPHES:
+        return piece  # 's Gravensande, van 't Riet
+    if len(piece) > 2 and piece[1] in _APOSTROPHES:
+        return _capitalize(piece[0]) + piece[1] + _capitalize(piece[2:])  # O'Neil, D'Angelo
+    if match := _MC.match(piece):
+        return "Mc" + _capitalize(match.group(1))
+    return _capitalize(piece)
+
+
+def _lower(text: str) -> str:
+    # Per letter, so a letter whose lower case is two (İ -> i̇) keeps its length and its case.
+    return "".join(ch if len(low := ch.lower()) != 1 else low for ch in text)
+
+
+def _capitalize(word: str) -> str:
+    # Letters whose upper case is two letters (ß -> SS) keep their case: "SS" would read as all
+    # upper again and change once more on the next run.
+    first = word[:1].upper()
+    return (first if len(first) == 1 else word[:1]) + word[1:]
+
+
+def _split_keep(word: str, separators: str) -> list[str]:
+    out, start = [], 0
+    for i, ch in enumerate(word):
+        if ch in separators:
+            if i > start:
+                out.append(word[start:i])
+            out.append(ch)
+            start = i + 1
+    if start < len(word):
+        out.append(word[start:])
+    return out
+
+
+def _is_latin(text: str) -> bool:
+    return all(_is_latin_letter(ch) for ch in text if ch.isalpha())
+
+
+def _is_latin_letter(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x250 or 0x1E00 <= code <= 0x1EFF
+
+
+def _single_case(text: str) -> bool:
+    lower = text.lower()
+    # Both tests: a letter whose lower case is longer (İ -> i̇) does not count as lower case.
+    return text == text.upper() or (text == lower and len(lower) == len(text))
+
+
+def fold(text: str) -> str:
+    """Lower case with the accents of Latin letters removed; other scripts keep their marks."""
+    if text.isascii():
+        return text.lower()
+    out: list[str] = []
+    latin = False
+    for ch in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(ch):
+            if not latin:
+                out.append(ch)
+            continue
+        latin = _is_latin_letter(ch)
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out)).casefold().translate(_FOLD_EXTRA)
+
+
+@lru_cache(maxsize=65536)
+def first_key(name: str) -> str:
+    """Match key of a first name: folded, each word's nickname replaced by its formal name."""
+    table = nicknames()
+    words = [table.get(word, word) for word in _KEY_DROP.sub("", fold(name)).split()]
+    return _KEY_SPACES.sub(" ", " ".join(words)).strip()
+
+
+@lru_cache(maxsize=65536)
+def last_key(name: str) -> str:
+    """Match key of a last name: folded, particles kept ("van der berg")."""
+    return _KEY_SPACES.sub(" ", _KEY_DROP.sub("", fold(name))).strip()
+
+
+@cache
+def nicknames() -> dict[str, str]:
+    """Folded nickname or variant spelling -> folded formal name, chains followed."""
+    table: dict[str, str] = {}
+    header_seen = False
+    with NICKNAMES_FILE.open(encoding="utf-8", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.startswith("#") or not line.strip():
+                continue
+            row = next(csv.reader([line]))
+            if not header_seen:
+                if row != ["nickname", "formal"]:
+                    raise ValueError(
+                        f"{NICKNAMES_FILE}:{number}: expected the header 'nickname,formal', got {row}"
+                    )
+                header_seen = True
+                continue
+            if len(row) != 2 or not all(cell.strip() for cell in row):
+                raise ValueError(f"{NICKNAMES_FILE}:{number}: expected 'nickname,formal', got {row}")
+            table.setdefault(fold(row[0].strip()), fold(row[1].strip()))
+    return {nickname: _formal(nickname, table) for nickname in table}
+
+
+def _formal(name: str, table: dict[str, str]) -> str:
+    seen = {name}
+    while (name := table.get(name, name)) not in seen:
+        seen.add(name)
+    return name
