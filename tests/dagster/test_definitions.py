@@ -20,24 +20,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_asset_graph_shape() -> None:
     graph = defs.resolve_asset_graph()
-    assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {"crm_snapshot"}
-    snapshot = graph.get(dg.AssetKey("crm_snapshot"))
-    assert snapshot.partitions_def == tenants
-    checks = {key.name: key for key in graph.asset_check_keys}
-    assert set(checks) == {"crm_snapshot_schema"}
-    assert checks["crm_snapshot_schema"].asset_key == dg.AssetKey("crm_snapshot")
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {"crm_snapshot", "normalized_records", "standardization_proposals"}
+    for key in keys:
+        assert graph.get(dg.AssetKey(key)).partitions_def == tenants
+    assert graph.get(dg.AssetKey("normalized_records")).parent_keys == {dg.AssetKey("crm_snapshot")}
+    assert graph.get(dg.AssetKey("standardization_proposals")).parent_keys == {
+        dg.AssetKey("normalized_records")
+    }
+    checks = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys}
+    assert checks == {
+        "crm_snapshot_schema": "crm_snapshot",
+        "normalized_records_schema": "normalized_records",
+        "normalized_records_expectations": "normalized_records",
+    }
 
 
-def test_snapshot_check_is_blocking() -> None:
-    checks_def = next(c for c in defs.asset_checks if c.check_key.name == "crm_snapshot_schema")
-    assert checks_def.get_spec_for_check_key(checks_def.check_key).blocking is True
+def test_checks_that_protect_the_crm_are_blocking() -> None:
+    for checks_def in defs.asset_checks:
+        assert checks_def.get_spec_for_check_key(checks_def.check_key).blocking is True, checks_def.check_key
 
 
 def test_nightly_job_and_schedule() -> None:
     job = defs.resolve_job_def("nightly_hygiene")
     assert job.partitions_def == tenants
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
-    assert selected == {"crm_snapshot"}
+    assert selected == {"crm_snapshot", "normalized_records", "standardization_proposals"}
     schedule = defs.resolve_schedule_def("nightly_hygiene_schedule")
     assert schedule.cron_schedule == NIGHTLY_CRON
     assert schedule.job_name == "nightly_hygiene"

@@ -42,11 +42,21 @@ def test_nightly_run_materializes_the_snapshot_with_metadata(resources: dict[str
         assert meta["contacts.malformed_rows"] == 1
         assert meta["contacts.malformed_by_field"] == {"first_name": 1, "last_activity_at": 1}
         assert meta["employment.rows"] == 3
-        assert summary.checks == {"crm_snapshot:crm_snapshot_schema": True}
+        assert summary.checks == {
+            "crm_snapshot:crm_snapshot_schema": True,
+            "normalized_records:normalized_records_schema": True,
+            "normalized_records:normalized_records_expectations": True,
+        }
+        normalized = summary.materialized["normalized_records"]
+        assert normalized["contacts.rows"] == 4
+        assert normalized["contacts.changes_by_rule"]["email_lowercase"] == 1  # C2's Ann@Acme.com
+        proposals = summary.materialized["standardization_proposals"]
+        assert proposals["proposals"] >= 1
         assert instance.get_dynamic_partitions("tenants") == ["acme"]
         # Running again is idempotent: the same tables, the same counts.
         again = run_nightly("acme", instance=instance, resources=resources)
         assert again.materialized["crm_snapshot"]["contacts.rows"] == 4
+        assert again.materialized["standardization_proposals"]["proposals"] == proposals["proposals"]
 
     warehouse: WarehouseResource = resources["warehouse"]  # type: ignore[assignment]
     with warehouse.get_connection() as conn:
@@ -56,6 +66,16 @@ def test_nightly_run_materializes_the_snapshot_with_metadata(resources: dict[str
         == "first_name: control characters; last_activity_at: unparseable date 'not a date'"
     )
     assert contacts.at["C9", "first_name"] == "Eve\x07"
+    with warehouse.get_connection() as conn:
+        stored = read_table(conn, "acme", "standardization_proposals")
+    row = stored[(stored["record_id"] == "C2") & (stored["field"] == "email")].iloc[0]
+    assert (row["old_value"], row["new_value"], row["rule"]) == (
+        "Ann@Acme.com",
+        "ann@acme.com",
+        "email_lowercase",
+    )
+    assert row["expected_version"] == 1
+    assert stored["change_id"].is_unique
 
 
 def test_the_blocking_check_fails_on_a_broken_snapshot_and_shows_failure_cases(
@@ -75,7 +95,8 @@ def test_the_blocking_check_fails_on_a_broken_snapshot_and_shows_failure_cases(
     monkeypatch.setattr(pipeline_snapshot, "prepare_snapshot", broken)
     with dg.instance_for_test() as instance:
         summary = run_nightly("acme", instance=instance, resources=resources)
-    assert summary.checks == {"crm_snapshot:crm_snapshot_schema": False}
+    assert summary.checks["crm_snapshot:crm_snapshot_schema"] is False
+    assert "normalized_records" not in summary.materialized  # blocked by the failed check
     metadata = summary.check_metadata["crm_snapshot:crm_snapshot_schema"]
     assert metadata["contacts.failure_cases"] >= 1
     assert "well_formed_rows_have_unique_ids" in metadata["contacts.failed_checks"]

@@ -1,0 +1,53 @@
+"""Standardization proposals: one per field whose canonical value differs from the stored one."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crm_hygiene.ledger import ChangeKind, make_change_id
+
+PROPOSAL_COLUMNS: tuple[str, ...] = (
+    "change_id",
+    "tenant",
+    "entity",
+    "record_id",
+    "field",
+    "old_value",
+    "new_value",
+    "rule",
+    "confidence",
+    "expected_version",
+)
+
+
+def field_proposals(
+    tenant: str, entity: str, snapshot: pd.DataFrame, field: str, result: pd.DataFrame
+) -> pd.DataFrame:
+    """Rows where the normalizer changed a valid value (`rule` set); `result` is indexed like `snapshot`."""
+    changed = result["rule"].notna() & result["valid"].fillna(False).astype(bool) & result["value"].notna()
+    if not changed.any():
+        return pd.DataFrame(columns=list(PROPOSAL_COLUMNS))
+    rows = result.index[changed]
+    frame = pd.DataFrame(
+        {
+            "tenant": tenant,
+            "entity": entity,
+            "record_id": snapshot.loc[rows, "id"].to_numpy(dtype=object),
+            "field": field,
+            "old_value": snapshot.loc[rows, field].to_numpy(dtype=object),
+            "new_value": result.loc[rows, "value"].to_numpy(dtype=object),
+            "rule": result.loc[rows, "rule"].to_numpy(dtype=object),
+            "confidence": result.loc[rows, "confidence"].astype(float).to_numpy(),
+            "expected_version": snapshot.loc[rows, "version"].astype("Int64").to_numpy(),
+        }
+    )
+    # The id names the change, not the run: the same fix proposed again is the same proposal.
+    frame.insert(
+        0,
+        "change_id",
+        [
+            make_change_id(tenant, entity, rid, field, new, ChangeKind.STANDARDIZE)
+            for rid, new in zip(frame["record_id"], frame["new_value"], strict=True)
+        ],
+    )
+    return frame[list(PROPOSAL_COLUMNS)]

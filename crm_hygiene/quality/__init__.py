@@ -1,0 +1,1 @@
+"""Data-quality suites that guard tables between pipeline steps."""
