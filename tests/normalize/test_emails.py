@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from crm_hygiene.demo import DemoConfig, generate_demo_crm
 from crm_hygiene.model.records import Entity
 from crm_hygiene.normalize import emails
-from crm_hygiene.normalize.base import BASE_COLUMNS
+from crm_hygiene.normalize.base import BASE_COLUMNS, MAX_PARSE_CHARS, per_distinct
 from crm_hygiene.normalize.emails import (
     COLUMNS,
     FREE_PROVIDERS_FILE,
@@ -353,3 +353,181 @@ def test_demo_emails_are_restored(demo):
     assert len(fine) > 0
     assert (fine["value"] == stored.reindex(fine.index)).mean() >= 0.99
     assert fine["rule"].isna().mean() >= 0.99
+
+
+# The fast path for plain addresses (`normalize_emails` on large columns) against the per-value
+# reference: the same frame, row by row, whatever mix of inputs comes in.
+
+
+def fast_path(values: pd.Series) -> pd.DataFrame:
+    """`normalize_emails` with the fast path taken however few distinct values there are."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(emails, "FAST_PATH_MIN_DISTINCT", 0)
+        return normalize_emails(values)
+
+
+def assert_same_as_reference(values: pd.Series) -> None:
+    out = fast_path(values)
+    expected = per_distinct(values, normalize_email, COLUMNS)
+    assert list(out.columns) == list(COLUMNS)
+    assert out.index.equals(values.index)
+    assert out.dtypes.equals(expected.dtypes)
+    assert out.equals(expected)
+    for position, text in enumerate(values):
+        got = out.iloc[position].to_dict()
+        want = expected.iloc[position].to_dict()
+        if isinstance(text, str) and text.strip() and len(text) <= MAX_PARSE_CHARS:
+            want = dict(normalize_email(text))
+        assert got == want, text
+        # Same types too: None, not NaN; Python bools, not numpy ones.
+        assert {k: type(v) for k, v in got.items() if k != "confidence"} == {
+            k: type(v) for k, v in want.items() if k != "confidence"
+        }, text
+
+
+TRICKY = [
+    # plain, some in upper case, some with blanks around
+    "john.smith@acme.com", "John.Smith@Acme.COM", "JOHN@ACME.COM", "a@b.co", "A@B.CO",
+    " john.smith@acme.com", "john.smith@acme.com\t", "\n John.Smith@Acme.com \r\n", "john@acme.com\n",
+    "x@a.b.c.d.e.f.museum", "j_doe-1+x@sub.acme-corp.co.uk", "-john@acme.com", "+john@acme.com",
+    "_@acme.com", "john+@gmail.com", "+@gmail.com", "o'brien@acme.ie", "obrien'@acme.ie", "'obrien@acme.ie",
+    # roles, providers with addressing rules, free and disposable domains
+    "info@acme.com", "Sales@Acme.com", "no-reply@acme.com", "no_reply@acme.com", "support+tickets@acme.com",
+    "SUPPORT@ACME.COM", "hello@gmail.com", "information.john@acme.com",
+    "j.o.h.n+crm@gmail.com", "John.Smith@googlemail.com", "J.OHNSMITH@GMAIL.COM", "jane+news@hotmail.co.uk",
+    "jane.doe+x@outlook.com", "jane-shopping@yahoo.com", "Jane+x@Yahoo.com", "jane+x@icloud.com",
+    "jane+x@proton.me", "x@mailinator.com", "x@inbox.mailinator.com", "X@GuerrillaMail.com", "hans@gmx.de",
+    # IDN domains, Punycode, non-ASCII local parts
+    "user@MÜNCHEN.de", "user@münchen.de", "user@xn--mnchen-3ya.de", "user@XN--MNCHEN-3YA.DE",
+    "user@xn--abc.com", "user@xn--.com", "jöhn@acme.com", "😀@acme.com", "john@acme.com😀", "ｊｏｈｎ@acme.com",
+    # quoted local parts
+    '"john smith"@acme.com', '"john"@acme.com', '"john.smith"@acme.com', '"j@hn"@acme.com',
+    # lengths: local part around 64, address around 254, labels around 63, domain around 253
+    "a" * 64 + "@acme.com", "a" * 65 + "@acme.com", "A" * 65 + "@ACME.COM", "a" * 240 + "@acme.com",
+    "a" * 244 + "@acme.com", "a" * 245 + "@acme.com", "x" * 300 + "@acme.com", "a" * 64 + "." + "b" * 64 + "@acme.com",
+    "x@" + "a" * 63 + ".com", "x@" + "a" * 64 + ".com", "x@" + ".".join(["a" * 60] * 4) + ".com",
+    "x@" + ".".join(["a" * 50] * 5) + ".com", " " * 990 + "john@acme.com",
+    "a" * 58 + "@" + ".".join(["b" * 63] * 3) + ".com", "a" * 59 + "@" + ".".join(["b" * 63] * 3) + ".com",
+    "a" * 64 + "@" + ".".join(["b" * 63] * 3) + ".com",
+    # dots, hyphens, numbers, reserved and odd domains
+    "john@acme.123", "john@1.2.3.4", "john@acme.c0m", "john@acme.com.", "john@acme..com", "john@.acme.com",
+    "john..smith@acme.com", "john.@acme.com", ".john@acme.com", "john@-acme.com", "john@acme-.com",
+    "john@ab--cd.com", "john@xn--ab.com", "john@localhost", "john@acme", "john@example.test",
+    "john@printer.local", "john@x.invalid", "john@acme_corp.com", "john@[192.168.0.1]", "john@acme.com:25",
+    # decorated and broken
+    "mailto:john@acme.com", " mailto:JOHN@ACME.COM ", "John <john@acme.com>", "john at acme.com",
+    "john at acme dot com", "john@@acme.com", "john@acme.com; jane@acme.com", "john@jane@acme.com",
+    "john smith@acme.com", "john@acme .com", "john\x00@acme.com", "\u200bjohn@acme.com", "john.smith",
+    "@acme.com", "john@", "@", "=1+1", "john\u00a0@acme.com", "john@acme.com\x0b", "john!x@acme.com",
+]  # fmt: skip
+
+
+def test_fast_path_matches_reference_on_tricky_inputs():
+    assert_same_as_reference(pd.Series(TRICKY, dtype=object))
+
+
+def test_fast_path_matches_reference_with_missing_duplicates_and_odd_index():
+    values = [
+        *TRICKY[:40],
+        None,
+        np.nan,
+        "",
+        "   ",
+        "\t",
+        42,
+        3.14,
+        *TRICKY[:40],
+        *TRICKY[60:],
+        "JOHN@ACME.COM",
+    ]
+    index = pd.Index([f"c{i % 17}" for i in range(len(values))], name="contact")  # labels repeat
+    assert_same_as_reference(pd.Series(values, index=index, dtype=object))
+    assert_same_as_reference(pd.Series(values[::-1], index=pd.RangeIndex(10, 10 + 3 * len(values), 3)))
+
+
+def test_fast_path_with_nothing_plain_or_everything_plain():
+    assert_same_as_reference(pd.Series([], dtype=object))
+    assert_same_as_reference(pd.Series([None, np.nan, "", "n/a", 42], dtype=object))
+    assert_same_as_reference(pd.Series(["a@acme.com", "B@ACME.COM", "a@acme.com"]))
+    assert_same_as_reference(pd.Series([np.nan, np.nan]))
+
+
+def test_fast_path_validates_once_per_domain_and_leaves_the_rest_to_normalize_email(monkeypatch):
+    validated: list[str] = []
+    parsed: list[str] = []
+    real_validate, real_normalize = emails.validate_email, emails.normalize_email
+
+    def counting_validate(address, **kwargs):
+        validated.append(address)
+        return real_validate(address, **kwargs)
+
+    def counting_normalize(text):
+        parsed.append(text)
+        return real_normalize(text)
+
+    monkeypatch.setattr(emails, "validate_email", counting_validate)
+    monkeypatch.setattr(emails, "normalize_email", counting_normalize)
+    plain = [f"User{i}@Acme{i % 5}.com" for i in range(emails.FAST_PATH_MIN_DISTINCT)]
+    values = pd.Series([*plain, *plain, "John <john@acme.com>", "john@acme", None])
+    out = normalize_emails(values)
+    assert sorted(parsed) == ["John <john@acme.com>", "john@acme"]
+    assert sorted(set(validated) - {"john@acme.com", "john@acme"}) == [f"x@acme{i}.com" for i in range(5)]
+    assert len(validated) == len(set(validated))
+    assert out["value"].iloc[0] == "user0@acme0.com"
+    assert out["rule"].iloc[0] == "email_lowercase"
+    assert out["value"].iloc[-3] == "john@acme.com"
+
+
+# Address-like text: plain addresses, near misses and decorated ones, from parts that are mostly
+# valid but sometimes upper-case, non-ASCII, quoted, over-long, dotted wrongly or reserved.
+PLAIN_LOCAL = st.from_regex(
+    r"[A-Za-z0-9][A-Za-z0-9_+'-]{0,12}(?:\.[A-Za-z0-9_+'-]{1,8}){0,2}", fullmatch=True
+)
+LOCAL_PART = st.one_of(
+    PLAIN_LOCAL,
+    PLAIN_LOCAL,
+    st.text(alphabet="aB9._+-'\"!#ü😀 @\t", min_size=0, max_size=12),
+    st.sampled_from(["a" * 64, "a" * 65, "B" * 70, "info", "Sales", "no-reply", "j.o.h.n+tag", '"q u"']),
+)
+PLAIN_LABEL = st.from_regex(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,10}[A-Za-z0-9])?", fullmatch=True)
+DOMAIN_LABEL = st.one_of(
+    PLAIN_LABEL,
+    PLAIN_LABEL,
+    st.sampled_from(
+        ["xn--mnchen-3ya", "MÜNCHEN", "ab--cd", "-x", "x-", "", "x" * 63, "x" * 64, "a_b", "123"]
+    ),
+)
+TOP_LEVEL = st.one_of(
+    st.sampled_from(["com", "de", "co.uk", "io", "COM"]),
+    st.sampled_from(["local", "test", "invalid", "123", "c0m", ""]),
+)
+DOMAIN_PART = st.one_of(
+    st.builds(
+        lambda labels, tld: ".".join([*labels, tld]),
+        st.lists(DOMAIN_LABEL, min_size=1, max_size=3),
+        TOP_LEVEL,
+    ),
+    st.sampled_from(
+        ["gmail.com", "GoogleMail.com", "hotmail.co.uk", "yahoo.com", "mailinator.com", "acme.com"]
+    ),
+    st.builds(lambda n: ".".join(["a" * 62] * n) + ".com", st.integers(3, 5)),
+)
+WRAPPING = st.one_of(
+    st.sampled_from(["{}", " {} ", "\t{}\n"]),
+    st.sampled_from(["{}.", "<{}>", "mailto:{}", "X <{}>", "'{}", "{}\x0c", "{} "]),
+)
+ADDRESS_LIKE = st.builds(
+    lambda local, domain, wrapping: wrapping.format(f"{local}@{domain}"), LOCAL_PART, DOMAIN_PART, WRAPPING
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(ADDRESS_LIKE, ADDRESS_LIKE, st.none(), st.text(max_size=20)), max_size=25),
+    repeat=st.integers(1, 3),
+    shuffle_seed=st.integers(0, 2**32 - 1),
+)
+def test_property_fast_path_matches_reference(values, repeat, shuffle_seed):
+    column = pd.Series(values * repeat, dtype=object)
+    column = column.sample(frac=1, random_state=shuffle_seed)  # duplicates spread, index shuffled
+    assert_same_as_reference(column)
