@@ -48,10 +48,11 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from cleanco import basename, matches, typesources
+from cleanco.clean import normalized, strip_punct, strip_tail
 
 from crm_hygiene.normalize.base import changed, invalid, per_distinct
 
@@ -229,14 +230,25 @@ _SQL_WORD = re.compile(
 )
 _MARKUP = re.compile(r"<\s*/?\s*[a-z][^>]*>", re.IGNORECASE)
 _EMAIL = re.compile(r"^\S+@\S+\.\w+$")
+# Each of the five patterns above needs one of these ("=" or "(" for a formula, "=" for a tautology,
+# ";", "--" or "/*" for the SQL marks, "<" for markup, "@" for an e-mail): most names skip all five.
+_SUSPECT = re.compile(r"[=(;<@]|--|/\*")
 _LEAD = re.compile(r"^[\s*#·•,;:_\-–—]+")
-_TRAIL = re.compile(r"[\s*#·•,;:_\-–—/]+$")
+_TRAIL_CHARACTER = re.compile(r"[\s*#·•,;:_\-–—/]")
+_TRAIL = re.compile(rf"{_TRAIL_CHARACTER.pattern}+$")
 _BLANKS = re.compile(r"\s+")
+# Any blank but " ", or two in a row: without one, `_BLANKS.sub(" ", text)` is `text`.
+_ODD_BLANKS = re.compile(r"[^\S ]|  ")
 _GLUED_COMMA = re.compile(r",(?=[^\W\d_])")
 _WORD = re.compile(r"[^\W\d_]+")
 _ALNUM = re.compile(r"[^\W_]")
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 _TOKEN = re.compile(r"[^\W_]+")
+_APOSTROPHES = re.compile(r"['’`´]")
+_VOWEL = re.compile(r"[aeiouy]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+# Printable ASCII but the modifier symbols "^" and "`": `_clean_characters` keeps all of it as is.
+_PLAIN_ASCII = re.compile(r"[\x20-\x5d\x5f\x61-\x7e]*")
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 
 CONFIDENCE = {"tidy": 0.99, "legal_form": 0.95, "recase": 0.9, "characters": 0.8, "qualifier": 0.8}
@@ -250,9 +262,11 @@ def normalize_company_names(values: pd.Series, country: pd.Series | None = None)
 def _normalize_one(text: str, country: Any = None) -> dict[str, Any]:
     code = country.strip().upper() if isinstance(country, str) and len(country.strip()) == 2 else None
     cleaned, dropped = _clean_characters(text)
-    work = _BLANKS.sub(" ", _GLUED_COMMA.sub(", ", cleaned))
-    work = _TRAIL.sub("", _LEAD.sub("", work).strip())
-    problem = _garbage(cleaned) or _garbage(work)
+    work = _GLUED_COMMA.sub(", ", cleaned) if "," in cleaned else cleaned
+    work = _BLANKS.sub(" ", work) if _ODD_BLANKS.search(work) else work
+    work = _strip_trail(_LEAD.sub("", work).strip())
+    # _garbage reads the stripped text, so a tidy name need not be read twice.
+    problem = _garbage(cleaned) or (_garbage(work) if work != cleaned.strip() else None)
     if problem:
         return invalid(problem, EXTRA_COLUMNS)
     if _lookup(work, code) is not None:
@@ -267,7 +281,8 @@ def _normalize_one(text: str, country: Any = None) -> dict[str, Any]:
     name, recased = _recase(split.base, _has_lower(split.typed) and _has_lower(canonical))
     name = unicodedata.normalize("NFC", name)  # "SS" + a combining accent re-cased: "Sś", not "Ss\u0301"
     value = f"{name} {canonical}" if canonical else name
-    if _lookup(value, code) is not None:  # "CO LTD LTD": the name was part of the legal form
+    # "CO LTD LTD": the name was part of the legal form. (A value typed as is was looked up above.)
+    if value != work and _lookup(value, code) is not None:
         return invalid("only a legal form, no name", EXTRA_COLUMNS)
     rules = []
     if dropped:
@@ -297,14 +312,18 @@ def _normalize_one(text: str, country: Any = None) -> dict[str, Any]:
 
 def match_tokens(name: str) -> list[str]:
     """Lower-case ASCII-folded words of a name without stop words (letters without an ASCII form stay)."""
-    folded = unicodedata.normalize("NFKD", name.casefold().translate(_FOLD))
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    folded = re.sub(r"['’`´]", "", folded)
-    return [t for t in _TOKEN.findall(folded) if t not in _STOP_WORDS]
+    folded = name.casefold()
+    if not folded.isascii():  # ASCII needs no folding: _FOLD, NFKD and combining marks are beyond it
+        folded = unicodedata.normalize("NFKD", folded.translate(_FOLD))
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    tokens = _TOKEN.findall(_APOSTROPHES.sub("", folded))
+    return tokens if _STOP_WORDS.isdisjoint(tokens) else [t for t in tokens if t not in _STOP_WORDS]
 
 
 def _clean_characters(text: str) -> tuple[str, bool]:
     """Text without control, format, emoji and private-use characters (blanks for line breaks and tabs)."""
+    if _PLAIN_ASCII.fullmatch(text):  # most names: nothing to normalize, replace or drop
+        return text, False
     out, dropped = [], False
     for ch in unicodedata.normalize("NFC", text):
         category = unicodedata.category(ch)
@@ -321,23 +340,32 @@ def _clean_characters(text: str) -> tuple[str, bool]:
 
 def _garbage(text: str) -> str | None:
     stripped = text.strip()
-    if not any(unicodedata.category(ch).startswith("L") for ch in stripped):
+    if not _ASCII_LETTER.search(stripped) and not any(
+        unicodedata.category(ch).startswith("L") for ch in stripped
+    ):
         return "no letters"
-    if _FORMULA.match(stripped):
-        return "looks like a spreadsheet formula"
-    if _SQL_TAUTOLOGY.search(stripped) or (_SQL_MARK.search(stripped) and _SQL_WORD.search(stripped)):
-        return "looks like SQL"
-    if _MARKUP.search(stripped):
-        return "contains markup"
-    if _EMAIL.match(stripped):
-        return "an e-mail address, not a company name"
+    if _SUSPECT.search(stripped):
+        if _FORMULA.match(stripped):
+            return "looks like a spreadsheet formula"
+        if _SQL_TAUTOLOGY.search(stripped) or (_SQL_MARK.search(stripped) and _SQL_WORD.search(stripped)):
+            return "looks like SQL"
+        if _MARKUP.search(stripped):
+            return "contains markup"
+        if _EMAIL.match(stripped):
+            return "an e-mail address, not a company name"
     if stripped.casefold() in _PLACEHOLDERS:
         return f"placeholder {stripped!r}"
     return None
 
 
-@dataclass(frozen=True)
-class _Split:
+def _strip_trail(text: str) -> str:
+    """`text` without trailing blanks and stray punctuation (`_TRAIL`), read only when it ends in one."""
+    # `_TRAIL` matches only where the last character is one of its own (its "$" may stop before a
+    # final line break, which is a blank it takes too), so most names skip the search.
+    return _TRAIL.sub("", text) if _TRAIL_CHARACTER.match(text, len(text) - 1) else text
+
+
+class _Split(NamedTuple):  # a tuple, not a frozen dataclass: several are built per name
     base: str  # the name as typed, without legal form
     typed: str | None = None  # the legal form as typed
     form: LegalForm | None = None  # None when only cleanco knows the term
@@ -350,15 +378,15 @@ def _split(text: str, country: str | None) -> _Split:
     prefix = _PREFIX.match(text)
     if prefix:
         typed = prefix.group("latin") or prefix.group("cjk")
-        rest = _TRAIL.sub("", text[prefix.end() :].strip())
+        rest = _strip_trail(text[prefix.end() :].strip())
         again = _split_suffix(rest, country)  # "N.V. Philips N.V." has one legal form
         if again is not None:
             return _Split(again.base, again.typed, again.form, in_place=False)
         return _Split(rest, typed, _lookup(typed, country), in_place=False)
-    cjk = _CJK_SUFFIX.search(text)
+    cjk = _CJK_SUFFIX.search(text) if "社" in text or "㈱" in text else None  # every CJK form has one
     if cjk:
         form = _lookup(_CJK[cjk.group(1)], country)
-        return _Split(_TRAIL.sub("", text[: cjk.start()].strip()), cjk.group(1), form, in_place=False)
+        return _Split(_strip_trail(text[: cjk.start()].strip()), cjk.group(1), form, in_place=False)
     found = _split_suffix(text, country)
     if found is not None:
         return found
@@ -366,7 +394,7 @@ def _split(text: str, country: str | None) -> _Split:
         qualifier = text[cut.start() :].strip(" ,([])")
         if len(qualifier.split()) > 5 or not _WORD.search(qualifier):
             continue
-        found = _split_suffix(_TRAIL.sub("", text[: cut.start()]), country)
+        found = _split_suffix(_strip_trail(text[: cut.start()]), country)
         if found is not None:
             return _Split(found.base, found.typed, found.form, qualifier, in_place=False)
     return _split_with_cleanco(text)
@@ -380,12 +408,13 @@ def _split_suffix(text: str, country: str | None) -> _Split | None:
         form = _lookup(typed, country)
         if form is None:
             continue
-        base = _TRAIL.sub("", " ".join(words[:-k]))
+        base = _strip_trail(" ".join(words[:-k]))
         last = base.rsplit(" ", 1)[-1].casefold().rstrip(".")
         if last in _CONNECTORS:  # "Smith & Co Ltd": the "Co" belongs to the name
             continue
         in_place = text == f"{base} {typed}"
-        again = _split_suffix(base, country)
+        # A single word leaves no name to put before a legal form: no need to look.
+        again = _split_suffix(base, country) if " " in base else None
         if again is not None and again.form is form:  # "Akzo Nobel NV Naamlooze Vennootschap"
             return _Split(again.base, typed, form, in_place=False)
         return _Split(base, typed, form, in_place=in_place)
@@ -394,7 +423,7 @@ def _split_suffix(text: str, country: str | None) -> _Split | None:
 
 def _split_with_cleanco(text: str) -> _Split:
     # cleanco must see the punctuation: it is given the text before any full stop is removed.
-    base = basename(text)
+    base = _basename(text)
     if not base or base == text or not text.startswith(base):
         return _Split(text)
     typed = text[len(base) :].strip(" ,")
@@ -406,7 +435,27 @@ def _split_with_cleanco(text: str) -> _Split:
         or not ("." in typed or "/" in typed or letters >= 3)
     ):
         return _Split(text)
-    return _Split(_TRAIL.sub("", base), typed)
+    return _Split(_strip_trail(base), typed)
+
+
+# cleanco's terms as word tuples: basename() removes nothing from a name whose last words spell none.
+_CLEANCO_TERMS = frozenset(tuple(words) for _, words in basename.keywords["terms"])
+_CLEANCO_SIZES = tuple(sorted({len(words) for words in _CLEANCO_TERMS}))
+
+
+def _basename(text: str) -> str:
+    """cleanco's `basename(text)`, without its walk through all ~300 terms when none ends the name.
+
+    This repeats the first lines of cleanco's `custom_basename`; any match goes to cleanco itself.
+    """
+    name = strip_tail(text)
+    # cleanco's `normalized` folds case, drops accents (NFKD) and maps a few non-ASCII letters:
+    # for ASCII text that is case folding alone, without its walk through every character.
+    folded = name.casefold() if name.isascii() else normalized(name)
+    words = [strip_punct(w) for w in folded.split()]
+    if words and not any(tuple(words[-size:]) in _CLEANCO_TERMS for size in _CLEANCO_SIZES):
+        return strip_tail(" ".join(name.split()))
+    return basename(text)
 
 
 @dataclass(frozen=True)
@@ -436,7 +485,11 @@ def _tables() -> _Tables:
 
 
 def _exact_key(text: str) -> str:
-    return re.sub(r"[\s,()]+", "", text)
+    r"""`text` without blanks, commas and brackets: `re.sub(r"[\s,()]+", "", text)`, three times faster.
+
+    `str.split()` and the `\s` of `re` take the same characters for blanks.
+    """
+    return "".join(text.split()).replace(",", "").replace("(", "").replace(")", "")
 
 
 def _strict_key(text: str) -> str:
@@ -444,18 +497,27 @@ def _strict_key(text: str) -> str:
 
 
 def _loose_key(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", _strict_key(text))
+    return _loosen(_strict_key(text))
+
+
+def _loosen(strict: str) -> str:
+    """The loose key from the strict one: accents and other combining marks, full stops and hyphens dropped."""
+    if strict.isascii():  # NFKD leaves ASCII as is, and ASCII has no combining marks
+        return strict.replace(".", "").replace("-", "")
+    folded = unicodedata.normalize("NFKD", strict)
     return "".join(ch for ch in folded if not unicodedata.combining(ch) and ch not in ".-")
 
 
 def _lookup(typed: str, country: str | None) -> LegalForm | None:
     tables = _tables()
-    form = tables.strict.get(_strict_key(typed)) or tables.loose.get(_loose_key(typed))
+    strict = _strict_key(typed)
+    loose = _loosen(strict)  # both keys at once: the loose one no longer repeats the strict one's work
+    form = tables.strict.get(strict) or tables.loose.get(loose)
     if form is None or not form.guarded or country in form.home:
         return form
     # A guarded abbreviation needs its stops or slash ("S.p.A.") or an inner capital ("SpA"):
     # re-casing never writes either, so a name re-cased once reads the same the second time.
-    if "." in typed or "/" in typed or len(_loose_key(typed)) > 4:
+    if "." in typed or "/" in typed or len(loose) > 4:
         return form
     if _INNER_CAPITAL.search(typed) and tables.exact.get(_exact_key(typed)) is form:
         return form
@@ -474,7 +536,11 @@ def _kind(form: LegalForm | None, canonical: str) -> str | None:
 
 
 def _has_lower(text: str | None) -> bool:
-    return text is not None and any(ch.islower() for ch in text)
+    if text is None:
+        return False
+    if text.isascii():  # an ASCII letter is lower case when upper() changes it
+        return text != text.upper()
+    return any(ch.islower() for ch in text)
 
 
 def _recase(name: str, mixed_case_form: bool) -> tuple[str, bool]:
@@ -483,8 +549,11 @@ def _recase(name: str, mixed_case_form: bool) -> tuple[str, bool]:
     An all-upper name followed by a legal form typed (and written) with small letters ("IBM
     Corp") was typed in mixed case on purpose: its words of up to four letters are acronyms.
     """
-    has_upper = any(ch.isupper() for ch in name)
-    has_lower = any(ch.islower() for ch in name)
+    if name.isascii():  # an ASCII letter is upper (lower) case when lower() (upper()) changes it
+        has_upper, has_lower = name != name.lower(), name != name.upper()
+    else:
+        has_upper = any(ch.isupper() for ch in name)
+        has_lower = any(ch.islower() for ch in name)
     if (has_upper and has_lower) or not (has_upper or has_lower):
         return name, False
     words = name.split(" ")
@@ -543,12 +612,7 @@ def _recase_run(run: str, before: str, *, first: bool) -> str:
         return lower
     if lower in _ROMAN or len(run) == 1:
         return run.upper()
-    if (
-        run.isascii()
-        and 2 <= len(run) <= 4
-        and not re.search(r"[aeiouy]", lower)
-        and lower not in _NOT_ACRONYMS
-    ):
+    if run.isascii() and 2 <= len(run) <= 4 and not _VOWEL.search(lower) and lower not in _NOT_ACRONYMS:
         return run.upper()  # no vowel: an acronym (BMW, HSBC, KPMG)
     if lower.startswith("mc") and len(run) > 4:
         return "Mc" + _capitalized(run[2:])

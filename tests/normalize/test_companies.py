@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import re
+import sys
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cleanco import basename, typesources
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -428,3 +432,173 @@ def test_long_values_are_not_parsed() -> None:
     row = one("Acme " * (MAX_PARSE_CHARS // 5 + 1))
     assert row["valid"] is False
     assert "too long" in row["reason"]
+
+
+# Fast paths. Each shortcut in companies.py must answer exactly as the plain code it skips, which
+# is kept here as the reference: the outputs on real CRM data were checked equal when it came in.
+
+FAST_PATH_CHARACTERS = (
+    "aA zZ09éÉe\u0301ßİıﬁ㈱株式会社ΣσςǅøÆœ\u0301\u0327\u0345ª½²Ⅸ"  # letters, marks, compatibility forms
+    " \t\n\r\x0b\x0c\x1c\x1f\x85\u00a0\u2028\u3000\u200b\ufeff\x00\x07"  # blanks, controls, format
+    ",()[].-–—/\\*#·•;:_'’`´^=+@<>!?&%\"🚀€"  # punctuation, symbols, emoji
+)
+HOSTILE_FRAGMENTS = [
+    "=", "+", "-", "@", "(", ")", "'", '"', ";", "--", "/*", "<", ">", "/", " ", "  ", "1", "x", "Acme",
+    "cmd", "SUM", "A1", " or ", " AND ", "select", "DROP", "script", "b", "acme.com", ".", "N/A", "Inc.",
+]  # fmt: skip
+TRICKY_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.lists(st.sampled_from(HOSTILE_FRAGMENTS), max_size=10).map("".join),
+    st.text(alphabet=FAST_PATH_CHARACTERS, max_size=40),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=40),
+    BUILT_NAMES,
+)
+
+
+def reference_exact_key(text: str) -> str:
+    return re.sub(r"[\s,()]+", "", text)
+
+
+def reference_loose_key(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", reference_exact_key(text).casefold())
+    return "".join(ch for ch in folded if not unicodedata.combining(ch) and ch not in ".-")
+
+
+def reference_clean_characters(text: str) -> tuple[str, bool]:
+    out, dropped = [], False
+    for ch in unicodedata.normalize("NFC", text):
+        category = unicodedata.category(ch)
+        if ch in "\t\n\r\v\f\u00a0\u2028\u2029" or category == "Zs":
+            out.append(" ")
+        elif category in ("Cc", "Cf", "Cs", "Co", "Cn", "So", "Sk") or (
+            category[0] == "M" and (not out or out[-1] == " ")
+        ):
+            dropped = True
+        else:
+            out.append(ch)
+    return "".join(out), dropped
+
+
+def reference_garbage(text: str) -> str | None:
+    stripped = text.strip()
+    if not any(unicodedata.category(ch).startswith("L") for ch in stripped):
+        return "no letters"
+    if companies._FORMULA.match(stripped):
+        return "looks like a spreadsheet formula"
+    if companies._SQL_TAUTOLOGY.search(stripped) or (
+        companies._SQL_MARK.search(stripped) and companies._SQL_WORD.search(stripped)
+    ):
+        return "looks like SQL"
+    if companies._MARKUP.search(stripped):
+        return "contains markup"
+    if companies._EMAIL.match(stripped):
+        return "an e-mail address, not a company name"
+    if stripped.casefold() in companies._PLACEHOLDERS:
+        return f"placeholder {stripped!r}"
+    return None
+
+
+def reference_match_tokens(name: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", name.casefold().translate(companies._FOLD))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = re.sub(r"['’`´]", "", folded)
+    return [t for t in companies._TOKEN.findall(folded) if t not in companies._STOP_WORDS]
+
+
+def test_re_and_str_split_agree_on_blanks() -> None:
+    # `_exact_key` drops blanks with `str.split()` where it used `\s`: the two must be one set.
+    blank = re.compile(r"\s")
+    assert [i for i in range(sys.maxunicode + 1) if bool(blank.match(chr(i))) != chr(i).isspace()] == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=TRICKY_TEXT)
+def test_legal_form_keys_match_the_plain_code(text: str) -> None:
+    assert companies._exact_key(text) == reference_exact_key(text)
+    assert companies._strict_key(text) == reference_exact_key(text).casefold()
+    assert companies._loose_key(text) == reference_loose_key(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=TRICKY_TEXT)
+def test_character_cleaning_and_garbage_checks_match_the_plain_code(text: str) -> None:
+    assert companies._clean_characters(text) == reference_clean_characters(text)
+    assert companies._garbage(text) == reference_garbage(text)
+    assert companies.match_tokens(text) == reference_match_tokens(text)
+    assert companies._strip_trail(text) == companies._TRAIL.sub("", text)
+    tidy = companies._BLANKS.sub(" ", text)
+    assert companies._ODD_BLANKS.search(text) or tidy == text
+    assert companies._has_lower(text) == any(ch.islower() for ch in text)
+    if text.isascii():  # what `_recase` reads instead of testing every character
+        assert (text != text.lower()) == any(ch.isupper() for ch in text)
+        assert (text != text.upper()) == any(ch.islower() for ch in text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(typed for _, typed, _ in HOSTILE),
+        "=1+1", " =A1", "+cmd('calc')", "-x(1)", "@SUM(A1)",  # formulas
+        "x' OR '1'='1", "a' and b=",  # tautologies
+        "Acme; DROP TABLE x", "select name -- x", "/* delete */ Acme",  # SQL marks and words
+        "<b>Acme</b>", "Acme < script >",  # markup
+        "a@b.co", "john.doe@acme.com",  # e-mail addresses
+        "Smith-Jones; Ltd", "A/B Foods (select)", "Acme <Europe>",  # harmless look-alikes
+    ],
+)  # fmt: skip
+def test_garbage_checks_skipped_for_plain_names_still_catch_garbage(text: str) -> None:
+    assert companies._garbage(text) == reference_garbage(text)
+
+
+CLEANCO_TERMS = sorted({term for _, term in typesources()})
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.one_of(
+        TRICKY_TEXT,
+        st.builds(
+            lambda name, sep, term, case: case(name + sep + term),
+            st.sampled_from(["Acme", "Smith & Co", "Müller", "ACME WIDGETS", ""]),
+            st.sampled_from([" ", ", ", "  ", " - "]),
+            st.sampled_from(CLEANCO_TERMS),
+            st.sampled_from([str, str.upper, str.lower, str.title]),
+        ),
+    )
+)
+def test_the_cleanco_shortcut_gives_cleancos_basename(text: str) -> None:
+    assert companies._basename(text) == basename(text)
+
+
+def test_strip_trail_reads_empty_text() -> None:
+    assert companies._strip_trail("") == ""
+    assert companies._strip_trail("Acme -\n") == "Acme"
+
+
+def test_the_result_does_not_depend_on_the_order_of_the_values() -> None:
+    demo = generate_demo_crm(DemoConfig(contacts=400, companies=120, seed=3))
+    records = demo.records[Entity.COMPANY]
+    names, country = records["name"], records["country"]
+    out = normalize_company_names(names, country)
+    order = list(reversed(range(len(names))))
+    reordered = normalize_company_names(names.iloc[order], country.iloc[order])
+    assert reordered.loc[out.index].equals(out)
+    again = normalize_company_names(names, country)  # nothing kept from the calls before
+    assert again.equals(out)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(TRICKY_TEXT, COUNTRIES), min_size=1, max_size=12),
+    order=st.randoms(use_true_random=False),
+)
+def test_a_value_s_result_does_not_depend_on_the_other_values(pairs: list, order: random.Random) -> None:
+    values = pd.Series([v for v, _ in pairs], dtype=object)
+    country = pd.Series([c for _, c in pairs], dtype=object)
+    together = normalize_company_names(values, country)
+    for i, (value, hint) in enumerate(pairs):
+        assert together.iloc[i].to_dict() == one(value, hint).to_dict()
+    shuffled = list(range(len(pairs)))
+    order.shuffle(shuffled)
+    reordered = normalize_company_names(values.iloc[shuffled], country.iloc[shuffled])
+    assert reordered.loc[together.index].equals(together)
