@@ -19,9 +19,14 @@ once per distinct (value, context) pair and the results are broadcast back.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from crm_hygiene.normalize.workers import map_values
 
 BASE_COLUMNS: tuple[str, ...] = ("value", "valid", "reason", "rule", "confidence")
 
@@ -69,30 +74,69 @@ def per_distinct(
     """Run `normalize_one(text)` (or `normalize_one(text, context)`) once per distinct input.
 
     Missing inputs (None, NaN, empty or blank text) get `missing(...)` without a call. Inputs
-    longer than MAX_PARSE_CHARS are invalid without a call.
+    longer than MAX_PARSE_CHARS are invalid without a call. Large batches run on the worker
+    pool when one is open (see `crm_hygiene.normalize.workers`).
     """
     extra = [c for c in columns if c not in BASE_COLUMNS]
     text = values.astype(object).where(values.notna(), None)
     text = text.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-    keys = pd.DataFrame(
-        {"v": text, "c": context.astype(object).where(context.notna(), None) if context is not None else None}
-    )
-    distinct = keys.drop_duplicates()
-    results: list[dict[str, Any]] = []
-    for v, c in zip(distinct["v"], distinct["c"], strict=True):
+    # Each row's code names its distinct (value, context) pair; factorizing is vectorized.
+    value_codes, value_uniques = factorize_values(text.to_numpy(dtype=object))
+    if context is None:
+        codes, pairs = value_codes, [(v, None) for v in value_uniques]
+    else:
+        hint = context.astype(object).where(context.notna(), None).to_numpy(dtype=object)
+        context_codes, context_uniques = factorize_values(hint)
+        codes, pair_codes = pd.factorize(value_codes.astype(np.int64) * len(context_uniques) + context_codes)
+        pairs = [
+            (value_uniques[code // len(context_uniques)], context_uniques[code % len(context_uniques)])
+            for code in pair_codes.tolist()
+        ]
+    results: list[tuple[Any, ...] | None] = [None] * len(pairs)
+    todo: list[int] = []
+    for position, (v, _) in enumerate(pairs):
         if v is None or v.strip() == "":
-            results.append(missing(extra))
+            results[position] = _row(missing(extra), columns)
         elif len(v) > MAX_PARSE_CHARS:
-            results.append(invalid(f"{len(v)} characters: too long to parse", extra))
+            results[position] = _row(invalid(f"{len(v)} characters: too long to parse", extra), columns)
         else:
-            results.append(dict(normalize_one(v, c) if context is not None else normalize_one(v)))
-    table = pd.DataFrame(
-        results, columns=list(columns), index=pd.MultiIndex.from_frame(distinct.astype(object))
-    )
-    looked_up = table.reindex(pd.MultiIndex.from_frame(keys.astype(object)))
-    looked_up.index = values.index
-    return (
-        looked_up.astype(object)
-        .where(looked_up.notna(), None)
-        .assign(confidence=looked_up["confidence"].astype(float))
-    )
+            todo.append(position)
+    call = partial(_call, normalize_one, tuple(columns), context is not None)
+    for position, row in zip(todo, map_values(call, [pairs[p] for p in todo]), strict=True):
+        results[position] = row
+    table = pd.DataFrame(results, columns=list(columns), dtype=object)
+    table = table.where(table.notna(), None)
+    out = table.take(codes)
+    out.index = values.index
+    return out.assign(confidence=out["confidence"].astype(float))
+
+
+def factorize_values(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """(code per item, distinct items), None being an item of its own.
+
+    Arrow compares whole strings; pandas' factorize stops comparing text at a NUL character
+    (pandas-dev/pandas#34551), which would give "Acme\x00Corp" the result of "Acme".
+    """
+    try:
+        encoded = pa.array(values, type=pa.string(), from_pandas=True).dictionary_encode()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        # Not all text (codes given as other objects) or not encodable (lone surrogates).
+        seen: dict[Any, int] = {}
+        codes = np.fromiter(
+            (seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(values)
+        )
+        return codes, list(seen)
+    distinct = encoded.dictionary.to_pylist()
+    codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, [*distinct, None]
+
+
+def _row(result: Result, columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(result.get(column) for column in columns)
+
+
+def _call(
+    normalize_one: Callable[..., Result], columns: tuple[str, ...], with_context: bool, text: str, hint: Any
+) -> tuple[Any, ...]:
+    # Module-level (not a closure) so the worker pool can pickle it; rows travel as tuples.
+    return _row(normalize_one(text, hint) if with_context else normalize_one(text), columns)

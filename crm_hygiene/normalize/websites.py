@@ -29,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import pandas as pd
@@ -66,28 +66,28 @@ def normalize_websites(values: pd.Series, *, free_domains: frozenset[str] = froz
     `free_domains`: free-mail domains ("gmail.com"); an e-mail address at one of them is invalid.
     """
     free = _lower_set(free_domains)
-    return per_distinct(values, lambda text: _normalize_one(text, free), COLUMNS)
+    return per_distinct(values, partial(_normalize_one, free=free), COLUMNS)
 
 
 def domain_from_email(emails: pd.Series, *, free_domains: frozenset[str]) -> pd.Series:
     """The registrable domain of each work e-mail address; None for free-mail, missing or malformed ones."""
     free = _lower_set(free_domains)
+    return per_distinct(
+        emails, partial(_email_domain, free=free), ("value", "valid", "reason", "rule", "confidence")
+    )["value"].rename("domain")
 
-    def one(text: str) -> dict[str, Any]:
-        local, at, host = _clean(text).rpartition("@")
-        if not (at and local):
-            return invalid("not an e-mail address")
-        try:
-            domain, _, _ = registrable_domain(host)
-        except NotADomain as exc:
-            return invalid(str(exc))
-        if domain in free or _ascii(host) in free or host.lower() in free:
-            return invalid("free-mail domain")
-        return changed(text, domain, "email_domain", 1.0)
 
-    return per_distinct(emails, one, ("value", "valid", "reason", "rule", "confidence"))["value"].rename(
-        "domain"
-    )
+def _email_domain(text: str, free: frozenset[str]) -> dict[str, Any]:
+    local, at, host = _clean(text).rpartition("@")
+    if not (at and local):
+        return invalid("not an e-mail address")
+    try:
+        domain, _, _ = registrable_domain(host)
+    except NotADomain as exc:
+        return invalid(str(exc))
+    if domain in free or _ascii(host) in free or host.lower() in free:
+        return invalid("free-mail domain")
+    return changed(text, domain, "email_domain", 1.0)
 
 
 def registrable_domain(host: str) -> tuple[str, str, str]:

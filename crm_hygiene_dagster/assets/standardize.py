@@ -3,10 +3,12 @@
 import dagster as dg
 import pandas as pd
 
+from crm_hygiene.config import Settings
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.snapshot import restore_snapshot_dtypes
 from crm_hygiene.normalize.records import normalize_tenant, standardization_proposals
 from crm_hygiene.normalize.schemas import normalized_schema
+from crm_hygiene.normalize.workers import worker_pool
 from crm_hygiene.quality.expectations import run_normalized_suite
 from crm_hygiene.warehouse import read_table, snapshot_table, write_table
 from crm_hygiene_dagster.assets.pandera_checks import combine, evaluate_schema
@@ -47,7 +49,10 @@ def normalized_records(
     metadata: dict[str, object] = {}
     with warehouse.get_connection() as conn:
         snapshots = {entity: _read(conn, tenant, entity, normalized=False) for entity in Entity}
-        for entity, table in normalize_tenant(snapshots).items():
+        with worker_pool(Settings.from_env().workers) as workers:
+            context.log.info(f"normalizing {tenant} on {workers} process(es)")
+            tables = normalize_tenant(snapshots)
+        for entity, table in tables.items():
             write_table(conn, tenant, normalized_table(entity), table.frame)
             name = spec(entity).table
             metadata[f"{name}.rows"] = dg.MetadataValue.int(len(table.frame))
