@@ -39,6 +39,8 @@ def _parse_free_date(text: str) -> pd.Timestamp | None:
     return value.tz_convert("UTC")
 
 
+# A date, or a timestamp with seconds and an explicit offset ("Z" or "+01:00"): nothing to rewrite.
+CANONICAL_TIMESTAMP = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}))?"
 _ISO_OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
 
 
@@ -111,7 +113,11 @@ class _Issues:
 
 
 def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
-    """Typed canonical columns plus `extra`, `raw_values`, `issues` and `malformed`."""
+    """Typed canonical columns plus `extra`, `raw_values`, `issues` and `malformed`.
+
+    `raw_values` (JSON per row) holds the text of values that could not be typed, and of
+    timestamps not written the ISO way ("03/05/2024"), as they were stored.
+    """
     entity_spec = spec(entity)
     fields = list(entity_spec.fields)
     frame = raw.reset_index(drop=True)
@@ -163,7 +169,10 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
                 f"{n}: unparseable date " + text[rows].astype(str).str.slice(0, 40).map(repr)
             ),
         )
-        raw_values[name] = text.where(bad, None)
+        # The typed value loses how it was written; text not already written the ISO way is
+        # kept, so standardization can propose rewriting it (and nothing typed by hand is lost).
+        written_iso = text.str.fullmatch(CANONICAL_TIMESTAMP, na=False).astype(bool)
+        raw_values[name] = text.where(bad | (text.notna() & ~written_iso), None)
         out[name] = parsed
 
     status = out["status"]

@@ -21,9 +21,20 @@ PROPOSAL_COLUMNS: tuple[str, ...] = (
 
 
 def field_proposals(
-    tenant: str, entity: str, snapshot: pd.DataFrame, field: str, result: pd.DataFrame
+    tenant: str,
+    entity: str,
+    snapshot: pd.DataFrame,
+    field: str,
+    result: pd.DataFrame,
+    *,
+    old_values: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Rows where the normalizer changed a valid value (`rule` set); `result` is indexed like `snapshot`."""
+    """Rows where the normalizer changed a valid value (`rule` set); `result` is indexed like `snapshot`.
+
+    `old_values` replaces the snapshot's column as the stored value (for typed fields whose
+    stored text the snapshot kept aside).
+    """
+    stored = snapshot[field] if old_values is None else old_values
     changed = result["rule"].notna() & result["valid"].fillna(False).astype(bool) & result["value"].notna()
     if not changed.any():
         return pd.DataFrame(columns=list(PROPOSAL_COLUMNS))
@@ -34,7 +45,7 @@ def field_proposals(
             "entity": entity,
             "record_id": snapshot.loc[rows, "id"].to_numpy(dtype=object),
             "field": field,
-            "old_value": snapshot.loc[rows, field].to_numpy(dtype=object),
+            "old_value": stored.loc[rows].to_numpy(dtype=object),
             "new_value": result.loc[rows, "value"].to_numpy(dtype=object),
             "rule": result.loc[rows, "rule"].to_numpy(dtype=object),
             "confidence": result.loc[rows, "confidence"].astype(float).to_numpy(),

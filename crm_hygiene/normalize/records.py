@@ -8,15 +8,20 @@ The snapshot itself is never modified: proposals carry the stored value as `old_
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
+import phonenumbers
+import pycountry
 
 from crm_hygiene.model import Entity
 from crm_hygiene.normalize.addresses import normalize_cities, normalize_postcodes
 from crm_hygiene.normalize.companies import normalize_company_names
 from crm_hygiene.normalize.countries import normalize_countries
+from crm_hygiene.normalize.dates import normalize_timestamps
 from crm_hygiene.normalize.emails import free_providers, normalize_emails
 from crm_hygiene.normalize.names import normalize_person_names
 from crm_hygiene.normalize.phones import normalize_phones
@@ -71,7 +76,11 @@ def standardization_proposals(
                 "confidence": aligned[f"{name}_confidence"],
             }
         )
-        part = field_proposals(tenant, entity.value, snapshot, name, result)
+        # Timestamps are typed in the snapshot: the text as stored and as it would be written.
+        if f"{name}_stored" in aligned:
+            result["value"] = aligned[f"{name}_written"]
+        old = aligned.get(f"{name}_stored", None)
+        part = field_proposals(tenant, entity.value, snapshot, name, result, old_values=old)
         if not part.empty:
             parts.append(part)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(PROPOSAL_COLUMNS))
@@ -130,10 +139,28 @@ def _names(snapshot: pd.DataFrame, frame: pd.DataFrame, results: dict[str, pd.Da
     frame["name_suffix"] = names["suffix"]
 
 
-def _place(snapshot: pd.DataFrame, frame: pd.DataFrame, results: dict[str, pd.DataFrame]) -> pd.Series:
+def _place(
+    snapshot: pd.DataFrame,
+    frame: pd.DataFrame,
+    results: dict[str, pd.DataFrame],
+    dialing_fallback: pd.Series | None = None,
+) -> pd.Series:
+    """Country first (from the record, else guessed from an international phone number), then
+    the phone, region, postcode and city that read it. Returns the country codes."""
     countries = normalize_countries(snapshot["country"])
-    _add(frame, results, "country", countries, {"alpha3": "country_alpha3"})
     iso = countries["value"]
+    dialing = iso if dialing_fallback is None else iso.where(iso.notna(), dialing_fallback)
+    phones = normalize_phones(snapshot["phone"], dialing)
+    countries = _country_from_phone(countries, snapshot["phone"], phones)
+    iso = countries["value"]
+    _add(frame, results, "country", countries, {"alpha3": "country_alpha3"})
+    _add(
+        frame,
+        results,
+        "phone",
+        phones,
+        {"e164": "phone_e164", "extension": "phone_extension", "phone_type": "phone_type"},
+    )
     _add(
         frame,
         results,
@@ -146,17 +173,98 @@ def _place(snapshot: pd.DataFrame, frame: pd.DataFrame, results: dict[str, pd.Da
     return iso
 
 
-def _phone(
-    snapshot: pd.DataFrame, frame: pd.DataFrame, results: dict[str, pd.DataFrame], iso: pd.Series
+# A phone typed with its country code says where the number is, not always where the person is.
+COUNTRY_FROM_PHONE = ("country_from_phone", 0.6)
+
+
+def _country_from_phone(countries: pd.DataFrame, typed: pd.Series, phones: pd.DataFrame) -> pd.DataFrame:
+    """Fill a missing country from a valid phone number written with its country code."""
+    rows = countries["valid"].isna() & phones["valid"].eq(True)
+    if rows.any():
+        # Read again with no default region: only a number that carries its country code passes.
+        alone = normalize_phones(typed[rows])
+        rows.loc[rows] = alone["valid"].eq(True).to_numpy()
+    if not rows.any():
+        return countries
+    region = phones.loc[rows, "e164"].map(_phone_region)
+    rows.loc[rows] = region.notna().to_numpy()
+    region = region[region.notna()]
+    out = countries.copy()
+    rule, confidence = COUNTRY_FROM_PHONE
+    out.loc[rows, "value"] = region
+    out.loc[rows, "valid"] = True
+    out.loc[rows, "rule"] = rule
+    out.loc[rows, "confidence"] = confidence
+    out.loc[rows, "alpha3"] = region.map(_alpha3)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _alpha3(code: str) -> str | None:
+    country = pycountry.countries.get(alpha_2=code)
+    return country.alpha_3 if country else None
+
+
+@lru_cache(maxsize=1_000_000)
+def _phone_region(e164: str) -> str | None:
+    number = phonenumbers.parse(e164.split(";", 1)[0])
+    return phonenumbers.region_code_for_number(number)
+
+
+def stored_text(snapshot: pd.DataFrame, name: str) -> pd.Series:
+    """The text the snapshot kept in `raw_values` for `name` (None where it kept none)."""
+    out = pd.Series(None, index=snapshot.index, dtype=object)
+    raw = snapshot.get("raw_values", None)
+    if raw is None:
+        return out
+    # Few rows carry raw text; only those are decoded.
+    rows = raw.notna() & raw.astype(str).str.contains(f'"{name}"', regex=False)
+    if rows.any():
+        out[rows] = [json.loads(text).get(name) for text in raw[rows]]
+    return out.astype(object).where(out.notna(), None)
+
+
+def _timestamps(
+    snapshot: pd.DataFrame,
+    frame: pd.DataFrame,
+    results: dict[str, pd.DataFrame],
+    name: str,
+    country: pd.Series | None,
 ) -> None:
-    phones = normalize_phones(snapshot["phone"], iso)
-    _add(
-        frame,
-        results,
-        "phone",
-        phones,
-        {"e164": "phone_e164", "extension": "phone_extension", "phone_type": "phone_type"},
+    """A timestamp field: the typed value stays typed; text not written the ISO way is re-read.
+
+    The snapshot read every parseable value already; only the text it kept (written another
+    way, or not a date at all) goes through the date normalizer, with the record's country
+    deciding whether "03/05/2024" is the 3rd of May or March the 5th.
+    """
+    stored = stored_text(snapshot, name)
+    typed = snapshot[name]
+    result = pd.DataFrame(
+        {
+            "value": typed,
+            "valid": pd.Series(typed.notna(), index=snapshot.index, dtype="boolean").where(typed.notna()),
+            "reason": None,
+            "rule": None,
+            "confidence": 1.0,
+        },
+        index=snapshot.index,
     )
+    written = pd.Series(None, index=snapshot.index, dtype=object)
+    rows = stored.notna()
+    if rows.any():
+        reread = normalize_timestamps(
+            stored[rows], dayfirst_countries=None if country is None else country[rows]
+        )
+        moments = pd.to_datetime(reread["value"], utc=True, format="ISO8601", errors="coerce")
+        result.loc[rows, "value"] = moments
+        result.loc[rows, "valid"] = reread["valid"].astype("boolean")
+        for column in ("reason", "rule", "confidence"):
+            result.loc[rows, column] = reread[column]
+        written[rows] = reread["value"]
+    result["value"] = result["value"].astype("datetime64[ns, UTC]")
+    _add(frame, results, name, result, {})
+    frame[f"{name}_stored"] = stored
+    frame[f"{name}_written"] = written.astype(object).where(written.notna(), None)
 
 
 def normalize_contacts(
@@ -166,8 +274,7 @@ def normalize_contacts(
     phone of a contact without a country of its own: most people dial from where they work."""
     frame = snapshot[list(KEY_COLUMNS)].copy()
     results: dict[str, pd.DataFrame] = {}
-    iso = _place(snapshot, frame, results)
-    dialing_region = iso if company_country is None else iso.where(iso.notna(), company_country)
+    iso = _place(snapshot, frame, results, dialing_fallback=company_country)
     _names(snapshot, frame, results)
     emails = normalize_emails(snapshot["email"])
     _add(
@@ -183,7 +290,6 @@ def normalize_contacts(
             "match_key": "email_key",
         },
     )
-    _phone(snapshot, frame, results, dialing_region)
     _add(
         frame,
         results,
@@ -203,6 +309,7 @@ def normalize_contacts(
         frame[flag] = frame[flag].astype("boolean")
     # A work email names the employer's domain: evidence for matching and for filling websites.
     frame["company_domain"] = domain_from_email(frame["email"], free_domains=free_providers())
+    _timestamps(snapshot, frame, results, "last_activity_at", iso)
     frame["company_id"] = snapshot["company_id"]
     return NormalizedTable(Entity.CONTACT, frame, list(results))
 
@@ -227,15 +334,17 @@ def normalize_companies(snapshot: pd.DataFrame) -> NormalizedTable:
     _add(
         frame, results, "website", normalize_websites(snapshot["website"], free_domains=free_providers()), {}
     )
-    _phone(snapshot, frame, results, iso)
     return NormalizedTable(Entity.COMPANY, frame, list(results))
 
 
-def normalize_employment(snapshot: pd.DataFrame) -> NormalizedTable:
-    frame = snapshot[
-        [*KEY_COLUMNS, "contact_id", "company_id", "reports_to", "valid_from", "valid_to"]
-    ].copy()
+def normalize_employment(
+    snapshot: pd.DataFrame, *, contact_country: pd.Series | None = None
+) -> NormalizedTable:
+    """`contact_country` (ISO codes aligned to the rows) says how the person writes dates."""
+    frame = snapshot[[*KEY_COLUMNS, "contact_id", "company_id", "reports_to"]].copy()
     results: dict[str, pd.DataFrame] = {}
+    for name in ("valid_from", "valid_to"):
+        _timestamps(snapshot, frame, results, name, contact_country)
     _add(
         frame,
         results,
@@ -249,14 +358,23 @@ def normalize_employment(snapshot: pd.DataFrame) -> NormalizedTable:
 def normalize_tenant(snapshots: dict[Entity, pd.DataFrame]) -> dict[Entity, NormalizedTable]:
     """All entities of one tenant: companies first, so contacts can borrow their company's country."""
     companies = normalize_companies(snapshots[Entity.COMPANY])
-    country_of = pd.Series(companies.frame["country"].to_numpy(), index=companies.frame["id"].to_numpy())
-    country_of = country_of[~country_of.index.duplicated()]
+    country_of = _by_id(companies.frame, "country")
     contacts = snapshots[Entity.CONTACT]
+    normalized_contacts = normalize_contacts(contacts, company_country=contacts["company_id"].map(country_of))
+    person_country = _by_id(normalized_contacts.frame, "country")
+    employment = snapshots[Entity.EMPLOYMENT]
     return {
         Entity.COMPANY: companies,
-        Entity.CONTACT: normalize_contacts(contacts, company_country=contacts["company_id"].map(country_of)),
-        Entity.EMPLOYMENT: normalize_employment(snapshots[Entity.EMPLOYMENT]),
+        Entity.CONTACT: normalized_contacts,
+        Entity.EMPLOYMENT: normalize_employment(
+            employment, contact_country=employment["contact_id"].map(person_country)
+        ),
     }
+
+
+def _by_id(frame: pd.DataFrame, column: str) -> pd.Series:
+    out = pd.Series(frame[column].to_numpy(), index=frame["id"].to_numpy())
+    return out[~out.index.duplicated()]
 
 
 NORMALIZERS: dict[Entity, Callable[[pd.DataFrame], NormalizedTable]] = {

@@ -137,3 +137,12 @@ def test_offsetless_timestamps_are_utc_whatever_comes_before_them() -> None:
         "2024-03-05 10:00:00+00:00",
         "2024-03-05 00:00:00+00:00",
     ]
+
+
+def test_timestamps_not_written_the_iso_way_keep_their_text() -> None:
+    values = ["03/05/2024", "2024-03-05T10:00:00Z", "2024-03-05", "2024-03-05 10:00", "5 March 2024"]
+    snap = prepare_snapshot(Entity.CONTACT, _raw(last_activity_at=values))
+    kept = [json.loads(v)["last_activity_at"] if v else None for v in snap["raw_values"]]
+    assert kept == ["03/05/2024", None, None, "2024-03-05 10:00", "5 March 2024"]
+    assert snap["last_activity_at"].notna().all(), "the value is still typed"
+    assert not snap["malformed"].any(), "a date written another way is not malformed"
