@@ -42,7 +42,9 @@ def accuracy(contacts: int, companies: int, seed: int) -> pd.DataFrame:
         for field, group in wanted.groupby("field"):
             if field not in frame.columns or f"{field}_valid" not in frame.columns:
                 continue
-            got = frame.loc[group["record_id"], field].to_numpy(dtype=object)
+            # A typed timestamp is compared as it would be written back ("2024-03-05").
+            column = f"{field}_written" if f"{field}_written" in frame.columns else field
+            got = frame.loc[group["record_id"], column].to_numpy(dtype=object)
             restored = pd.Series(got == group["true_value"].to_numpy(dtype=object), index=group.index)
             restorable = ~group["corruption"].isin(NOT_RESTORABLE)
             rows.append(

@@ -21,7 +21,7 @@ from crm_hygiene.demo.mess import RecordBatch
 from crm_hygiene.demo.persons import Persons, draw_countries, draw_persons
 from crm_hygiene.demo.phones import Phones, draw_phones, render_phones
 from crm_hygiene.demo.places import Address, AddressMess, draw_addresses, render_address
-from crm_hygiene.demo.pools import build_pools
+from crm_hygiene.demo.pools import COUNTRIES, build_pools
 from crm_hygiene.demo.scaffold import Scaffold, scaffold, system_fields
 from crm_hygiene.demo.structure import DAY
 from crm_hygiene.demo.truth import FieldTruthLog, write_truth_tables
@@ -70,6 +70,8 @@ def generate_demo_crm(config: DemoConfig) -> DemoCrm:
         contact_frame["owner"].to_numpy(dtype=object),
     )
     _garble_activity_dates(rng, contact_frame, log)
+    person_country = np.asarray(COUNTRIES, dtype=object)[persons.address.country[contact_layout.entity]]
+    _locally_written_dates(rng, contact_frame, person_country, log)
     records = {
         Entity.CONTACT: contact_frame,
         Entity.COMPANY: company_frame,
@@ -97,6 +99,43 @@ def _garble_activity_dates(rng: np.random.Generator, contacts: pd.DataFrame, log
     kinds[rows] = "unparseable_date"
     log.add(Entity.CONTACT, contacts["id"].to_numpy(dtype=object), "last_activity_at", true, stored, kinds)
     contacts["last_activity_at"] = stored
+
+
+# How people write a date by hand where they live: month first in North America.
+MONTH_FIRST_COUNTRIES = frozenset({"US", "CA"})
+LOCAL_DATE_SHARE = 0.01
+
+
+def _locally_written_dates(
+    rng: np.random.Generator, contacts: pd.DataFrame, country: np.ndarray, log: FieldTruthLog
+) -> None:
+    """Some activity dates typed by hand the local way: "08/05/2026", "5 Aug 2026", "5.8.2026".
+
+    The true value is the ISO date; the record's true country says which number is the day.
+    Drawn after every other value, so those stay the same as without this step.
+    """
+    stored = contacts["last_activity_at"].to_numpy(dtype=object)
+    iso = pd.to_datetime(pd.Series(stored), utc=True, errors="coerce", format="ISO8601")
+    rows = np.flatnonzero(iso.notna().to_numpy() & (rng.random(len(stored)) < LOCAL_DATE_SHARE))
+    if len(rows) == 0:
+        return
+    moments = iso.iloc[rows].dt
+    month_first = np.isin(country[rows], list(MONTH_FIRST_COUNTRIES))
+    numeric = np.where(month_first, moments.strftime("%m/%d/%Y"), moments.strftime("%d/%m/%Y"))
+    spelled = (moments.day.astype(str) + moments.strftime(" %b %Y")).to_numpy(dtype=object)
+    dotted = (moments.day.astype(str) + "." + moments.month.astype(str) + moments.strftime(".%Y")).to_numpy()
+    style = rng.integers(0, 10, len(rows))
+    written = np.where(
+        style < 6, numeric, np.where(style < 9, spelled, np.where(month_first, numeric, dotted))
+    )
+    true = np.full(len(stored), None, dtype=object)
+    true[rows] = moments.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    typed = stored.copy()
+    typed[rows] = written
+    kinds = np.full(len(stored), None, dtype=object)
+    kinds[rows] = "date_format"
+    log.add(Entity.CONTACT, contacts["id"].to_numpy(dtype=object), "last_activity_at", true, typed, kinds)
+    contacts["last_activity_at"] = typed
 
 
 def write_truth(demo: DemoCrm, directory: Path) -> list[Path]:

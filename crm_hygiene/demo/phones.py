@@ -6,9 +6,13 @@ so a real parser accepts the clean ones; the true value is the E.164 form ("+141
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+import pandas as pd
+import phonenumbers
 
 from crm_hygiene.demo.mess import RecordBatch, Shares
 from crm_hygiene.demo.pools import COUNTRIES
@@ -131,7 +135,7 @@ PLANS: tuple[Plan, ...] = (
          7, (3, 4), NANP),
     Plan("GB", "44", ("20",), 8, (4, 4), TWO_GROUPS, 0.45, "378"),
     Plan("GB", "44", ("161", "121", "113", "131", "141", "117"), 7, (3, 4), TWO_GROUPS, 0.25),
-    Plan("GB", "44", ("7700", "7911", "7400", "7568", "7823", "7946", "7782"), 6, (6,), ONE_GROUP, 0.30),
+    Plan("GB", "44", ("7712", "7911", "7400", "7568", "7823", "7946", "7782"), 6, (6,), ONE_GROUP, 0.30),
     Plan("DE", "49", ("30", "40", "89", "69"), 8, (4, 4), ONE_GROUP, 0.45),
     Plan("DE", "49", ("221", "211", "711", "341", "351", "421"), 7, (3, 4), ONE_GROUP, 0.25),
     Plan("DE", "49", ("151", "160", "170", "171", "176", "157"), 8, (4, 4), ONE_GROUP, 0.30),
@@ -194,6 +198,27 @@ class Phones:
         return out
 
 
+MAX_REDRAWS = 100
+
+
+@cache
+def _allocated(country: str) -> re.Pattern[str]:
+    """National numbers in use in `country` (fixed line or mobile), from phonenumbers' metadata."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
+    patterns = [
+        desc.national_number_pattern
+        for desc in (metadata.fixed_line, metadata.mobile)
+        if desc is not None and desc.national_number_pattern
+    ]
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def valid_national(plan: Plan, area: Strings, subscriber: np.ndarray) -> np.ndarray:
+    """Whether each national number (area code + subscriber) is in an allocated range."""
+    national = pd.Series(area + digits(subscriber, plan.subscriber_digits), dtype=object)
+    return national.str.fullmatch(_allocated(plan.country)).to_numpy(dtype=bool)
+
+
 def draw_phones(rng: np.random.Generator, country: np.ndarray, extension_share: float = 0.0) -> Phones:
     """One number per row in the row's country (index into COUNTRIES)."""
     n = len(country)
@@ -210,6 +235,16 @@ def draw_phones(rng: np.random.Generator, country: np.ndarray, extension_share: 
         lead = np.asarray([int(d) for d in p.first_digits])[rng.integers(0, len(p.first_digits), len(rows))]
         rest = 10 ** (p.subscriber_digits - 1)
         subscriber[rows] = lead * rest + rng.integers(0, rest, len(rows))
+        # Numbering plans leave ranges unallocated; such numbers are redrawn so every true
+        # number is valid (a restored phone is then a valid one, not a fluke of the plan).
+        for _ in range(MAX_REDRAWS):
+            bad = rows[~valid_national(p, area[rows], subscriber[rows])]
+            if len(bad) == 0:
+                break
+            lead = np.asarray([int(d) for d in p.first_digits])[
+                rng.integers(0, len(p.first_digits), len(bad))
+            ]
+            subscriber[bad] = lead * rest + rng.integers(0, rest, len(bad))
     extension = nones(n)
     with_extension = rng.random(n) < extension_share
     extension[with_extension] = digits(rng.integers(10, 1000, int(with_extension.sum())), 3)

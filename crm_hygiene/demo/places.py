@@ -252,7 +252,10 @@ def _postcode(true: Strings, codes: Strings, batch: RecordBatch, missing: Shares
     lower = squeeze & (batch.rng.random(len(true)) < 0.4)
     stored[lower] = str_method(stored[lower], "lower")
     stored[kinds == "missing"] = None
-    batch.record("postcode", true, stored, kinds)
+    # A ZIP+4 is a more precise true value, not a corruption of the 5-digit ZIP: nothing to undo.
+    exact = true.copy()
+    exact[zip4] = stored[zip4]
+    batch.record("postcode", exact, stored, kinds)
     return stored
 
 

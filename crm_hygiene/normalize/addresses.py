@@ -163,6 +163,10 @@ POSTCODE_FORMATS: dict[str, PostcodeFormat] = {
 _ANY_POSTCODE = re.compile(r"[A-Z0-9]+(?:[ -][A-Z0-9]+)?")
 _POSTCODE_MAX_CHARS = 10
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—]+")
+# ZIP codes whose leading zeros a spreadsheet dropped: 4 digits (0xxxx), or 3 digits from the
+# only range that starts with "00" (006-009: Puerto Rico and the Virgin Islands), each with or
+# without the +4.
+_LOST_ZEROS = re.compile(r"(?:\d{4}|[6-9]\d\d)(?:\d{4})?", re.ASCII)
 _SPREADSHEET_NUMBER = re.compile(r"\d+\.0")  # a code stored as a number comes back as "2134.0"
 
 
@@ -185,9 +189,11 @@ def normalize_postcode(text: str, country: Any) -> dict[str, Any]:
     compact = _SEPARATORS.sub("", typed)
     if re.fullmatch(fmt.pattern, compact, re.ASCII):
         return changed(text, fmt.write(compact), "postcode_format", FORMAT_CONFIDENCE)
-    if code == "US" and len(compact) in (4, 8) and compact.isascii() and compact.isdigit():
-        # A spreadsheet round trip drops the leading zero of New England and New Jersey ZIP codes.
-        return changed(text, fmt.write("0" + compact), "postcode_leading_zero", LEADING_ZERO_CONFIDENCE)
+    if code == "US" and _LOST_ZEROS.fullmatch(compact):
+        # A spreadsheet round trip drops the leading zeros of New England, New Jersey and
+        # Puerto Rico ("00718") ZIP codes.
+        padded = compact.zfill(5 if len(compact) < 5 else 9)
+        return changed(text, fmt.write(padded), "postcode_leading_zero", LEADING_ZERO_CONFIDENCE)
     return invalid(f"not a {code} postcode: expected {fmt.example}")
 
 

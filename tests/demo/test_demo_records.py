@@ -77,10 +77,14 @@ def test_timestamps_are_utc_iso_and_ordered(demo: DemoCrm, entity: Entity) -> No
 def test_last_activity_is_missing_recent_or_stale(contacts: pd.DataFrame) -> None:
     garbled = contacts["last_activity_at"].isin(GARBLED_DATES)
     assert 0 < garbled.mean() < 0.01
-    activity = pd.to_datetime(contacts["last_activity_at"].where(~garbled), utc=True)
+    # About 1% are written by hand the local way ("08/05/2026"); the rest are ISO 8601.
+    iso = contacts["last_activity_at"].str.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", na=False)
+    local = contacts["last_activity_at"].notna() & ~iso & ~garbled
+    assert 0 < local.mean() < 0.02
+    activity = pd.to_datetime(contacts["last_activity_at"].where(iso), utc=True)
     created = pd.to_datetime(contacts["created_at"], utc=True)
     now = pd.Timestamp(CONFIG.now)
-    assert 0.03 < activity.isna().mean() < 0.2
+    assert 0.03 < (activity.isna() & ~local).mean() < 0.2
     known = activity.notna()
     assert (activity[known] >= created[known]).all()
     assert (activity[known] <= now).all()
@@ -157,3 +161,21 @@ def test_tenant_and_now_come_from_the_config() -> None:
 def test_invalid_configs_are_refused_with_the_reason(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         DemoConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_locally_written_dates_read_in_the_person_s_order_give_their_truth(demo: DemoCrm) -> None:
+    contacts = demo.records[Entity.CONTACT].set_index("id")
+    truth = demo.truth["field_truth"]
+    local = truth[truth["corruption"] == "date_format"]
+    assert len(local) > 0
+    stored = contacts.loc[local["record_id"], "last_activity_at"].to_numpy(dtype=object)
+    assert local["true_value"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    # Every written form names the same day as the truth, in one of the customary orders.
+    for text, true in zip(stored, local["true_value"], strict=True):
+        day = pd.Timestamp(true)
+        assert text in {
+            day.strftime("%m/%d/%Y"),
+            day.strftime("%d/%m/%Y"),
+            f"{day.day} {day:%b %Y}",
+            f"{day.day}.{day.month}.{day:%Y}",
+        }, (text, true)

@@ -45,6 +45,7 @@ def city(text: object) -> dict:
         ("02134", "US", "02134", None, 1.0),
         ("2134", "US", "02134", "postcode_leading_zero", 0.8),
         ("2134.0", "US", "02134", "postcode_leading_zero", 0.8),  # stored as a number once
+        ("718", "US", "00718", "postcode_leading_zero", 0.8),  # Puerto Rico, two zeros lost
         ("02134-1234", "US", "02134-1234", None, 1.0),
         ("021341234", "US", "02134-1234", "postcode_format", 0.99),
         ("02134 1234", "US", "02134-1234", "postcode_format", 0.99),
