@@ -1,0 +1,1 @@
+"""Deduplication: finding records that describe the same entity, and measuring how well we do."""
