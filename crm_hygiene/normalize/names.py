@@ -1,7 +1,10 @@
 """Person names: the two boxes of a contact split, cased and keyed the way the person writes them.
 
-`normalize_person_names(first, last)` works on each distinct (first, last) pair, because a whole
-name typed into the first-name box belongs in both. It returns, aligned to the index:
+`normalize_person_names(first, last)` reads the two boxes of a contact together
+(`normalize_name_pair`), because a whole name typed into the first-name box belongs in both. It
+reads each distinct pair once; when distinct pairs outnumber distinct names, as they do in a
+CRM, a pair of plain parts (one word, or a last name of such words, that nothing moves between
+the boxes) is put together from its two parts, each read once. It returns, aligned to the index:
 
 - the base columns (see `base.py`) for the pair: `value` is the display name (`full_name`),
   `valid` is False when either part is invalid and None when both are missing, `rule` the least
@@ -46,6 +49,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from nameparser import HumanName
 
@@ -117,16 +121,139 @@ def normalize_person_names(first: pd.Series, last: pd.Series) -> pd.DataFrame:
     """Canonical first and last names, honorific, suffix and match keys per row (see the module doc)."""
     if not first.index.equals(last.index):
         raise ValueError("normalize_person_names: `first` and `last` must share one index")
-    pairs = pd.Series(list(zip(_texts(first), _texts(last), strict=True)), index=first.index, dtype=object)
+    given, family = _texts(first), _texts(last)
+    given_codes, given_uniques = pd.factorize(np.asarray(given, dtype=object))
+    family_codes, family_uniques = pd.factorize(np.asarray(family, dtype=object))
+    # Pairs are nearly unique per person while first and last names repeat: when there are more
+    # distinct pairs than distinct parts, normalizing each part once is the smaller job.
+    pair_codes = given_codes.astype(np.int64) * (len(family_uniques) + 1) + family_codes + 1
+    if len(pd.unique(pair_codes)) <= len(given_uniques) + len(family_uniques):
+        return _by_pairs(given, family, first.index)
+    return _by_parts(given, family, given_codes, given_uniques, family_codes, family_uniques, first.index)
+
+
+def _by_pairs(given: list[str | None], family: list[str | None], index: pd.Index) -> pd.DataFrame:
+    """`normalize_name_pair` once per distinct (first, last) pair: the reference for every row."""
+    pairs = pd.Series(list(zip(given, family, strict=True)), index=index, dtype=object)
     # per_distinct skips a missing value without a call, but a pair with an empty first name still
     # has a last name to normalize: the pair's code is the value, the pair itself is looked up.
     codes, distinct = pd.factorize(pairs.to_numpy())
     out = per_distinct(
-        pd.Series(codes, index=first.index), lambda code: normalize_name_pair(*distinct[int(code)]), COLUMNS
+        pd.Series(codes, index=index), lambda code: normalize_name_pair(*distinct[int(code)]), COLUMNS
     )
     for column in ("first_confidence", "last_confidence"):
         out[column] = out[column].astype(float)
     return out
+
+
+# The fast path, for when pairs outnumber parts. A pair's parts interact only where
+# normalize_name_pair moves text between them or reports on both: a whole name split out of the
+# first-name box (needs a blank or comma in it and an empty last-name box), a last name typed into
+# both boxes (needs more words in the first name than in the last), honorifics and suffixes, and
+# invalid parts (their reasons share `reason`). After `_clean` it reads only the cleaned text; the
+# raw text only decides whether the part itself changed. Take a first name whose cleaned text is
+# one word of letters, marks, apostrophes, hyphens and periods (`_one_word`: no blank, no comma),
+# and a last name made of such words ("van der Berg"), each part either missing or coming out
+# valid without an honorific or a suffix: there is nowhere to split, one word never holds more
+# words than the last name, an honorific needs a blank after it and a suffix a blank or comma
+# before it. Such a pair triggers none of the interactions, so each part comes out of it exactly
+# as out of normalize_name_pair(first, None) or normalize_name_pair(None, last), and the pair's
+# own columns are `_row`'s combination of the two, done here on whole columns. Every other row
+# goes through normalize_name_pair as before.
+_PART_FIELDS: tuple[str, ...] = ("name", "valid", "rule", "confidence", "key")
+_MISSING_PART: tuple[Any, ...] = (None, None, None, 1.0, None)  # `_Part(None).result()`, no key
+_ONE_WORD_PUNCTUATION = frozenset(_APOSTROPHES + _HYPHENS + ".")
+
+
+def _by_parts(
+    given: list[str | None],
+    family: list[str | None],
+    given_codes: np.ndarray,
+    given_uniques: np.ndarray,
+    family_codes: np.ndarray,
+    family_uniques: np.ndarray,
+    index: pd.Index,
+) -> pd.DataFrame:
+    """Rows whose parts are both simple (or missing) from per-part results; the rest by pairs."""
+    # One slot per distinct part, and a last one for a missing part: code -1 indexes it.
+    given_parts = [_simple_part(text, is_last=False) for text in given_uniques] + [_MISSING_PART]
+    family_parts = [_simple_part(text, is_last=True) for text in family_uniques] + [_MISSING_PART]
+    fast = (
+        np.array([part is not None for part in given_parts])[given_codes]
+        & np.array([part is not None for part in family_parts])[family_codes]
+    )
+    columns: dict[str, np.ndarray] = {column: np.full(len(given), None, dtype=object) for column in COLUMNS}
+    for column in ("confidence", "first_confidence", "last_confidence"):
+        columns[column] = np.full(len(given), np.nan)
+    for side, parts, codes in (("first", given_parts, given_codes), ("last", family_parts, family_codes)):
+        for position, field_name in enumerate(_PART_FIELDS):
+            values = [_MISSING_PART[position] if part is None else part[position] for part in parts]
+            column = f"{side}_{field_name}"
+            columns[column][fast] = np.asarray(values, dtype=columns[column].dtype)[codes[fast]]
+    _combine(columns, fast)
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        reference = _by_pairs([given[i] for i in slow], [family[i] for i in slow], pd.RangeIndex(len(slow)))
+        for column in COLUMNS:
+            columns[column][slow] = reference[column].to_numpy()
+    return pd.DataFrame(columns, index=index, columns=list(COLUMNS))
+
+
+def _combine(columns: dict[str, np.ndarray], rows: np.ndarray) -> None:
+    """`_row`'s pair columns from the part columns, for `rows` whose parts are valid or missing."""
+    first_name, last_name = columns["first_name"][rows], columns["last_name"][rows]
+    has_first, has_last = first_name != None, last_name != None  # noqa: E711 (element-wise)
+    value = np.where(has_first, first_name, last_name)
+    both = has_first & has_last
+    value[both] = first_name[both] + " " + last_name[both]
+    columns["value"][rows] = value
+    # Neither part is invalid here: valid is None when both are missing, True otherwise.
+    columns["valid"][rows] = np.where(has_first | has_last, True, None)
+    first_rule, last_rule = columns["first_rule"][rows], columns["last_rule"][rows]
+    first_confidence = columns["first_confidence"][rows]
+    last_confidence = columns["last_confidence"][rows]
+    has_first_rule, has_last_rule = first_rule != None, last_rule != None  # noqa: E711
+    # The least certain rule; on a tie the first name's, as min() in `_row` keeps the first.
+    first_wins = has_first_rule & (~has_last_rule | (first_confidence <= last_confidence))
+    columns["rule"][rows] = np.where(first_wins, first_rule, np.where(has_last_rule, last_rule, None))
+    columns["confidence"][rows] = np.minimum(first_confidence, last_confidence)
+
+
+def _simple_part(text: str, *, is_last: bool) -> tuple[Any, ...] | None:
+    """(name, valid, rule, confidence, key) of a part the fast path may take, else None."""
+    if len(text) > MAX_PARSE_CHARS:
+        return None
+    # The pair logic reads only the cleaned text (the raw one only decides whether the part
+    # changed), so stray blanks and control characters around a word keep a part simple.
+    cleaned = _cleaned(text)[0]
+    if not (all(_one_word(word) for word in cleaned.split(" ")) if is_last else _one_word(cleaned)):
+        return None
+    row = normalize_name_pair(None, text) if is_last else normalize_name_pair(text, None)
+    side = "last" if is_last else "first"
+    name = row[f"{side}_name"]
+    # Checked, not assumed: a part that came out invalid, with an honorific or a suffix, or with
+    # blanks where `_combine` joins the display name, takes the pair path.
+    if (
+        row[f"{side}_valid"] is not True
+        or row["reason"] is not None
+        or row["honorific"] is not None
+        or row["suffix"] is not None
+        or not isinstance(name, str)
+        or (name.strip() != name or not name if is_last else name.split() != [name])
+    ):
+        return None
+    return tuple(row[f"{side}_{field_name}"] for field_name in _PART_FIELDS)
+
+
+def _one_word(text: str) -> bool:
+    """A single word of letters (any script) with combining marks, apostrophes, hyphens and
+    periods; starting with a letter, no longer than a name, and no honorific or suffix."""
+    if not text or len(text) > MAX_NAME_CHARS or not text[0].isalpha():
+        return False
+    for ch in text:
+        if not (ch.isalpha() or ch in _ONE_WORD_PUNCTUATION or unicodedata.category(ch)[0] == "M"):
+            return False
+    return _honorific(text) is None and text.replace(".", "").lower() not in SUFFIXES
 
 
 def full_name(first: str | None, last: str | None) -> str | None:

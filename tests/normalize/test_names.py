@@ -381,3 +381,106 @@ def test_clean_demo_names_are_left_alone(demo: DemoCrm) -> None:
         clean = contacts.loc[~contacts.index.isin(touched) & contacts[field].notna(), field]
         changed = (out.loc[clean.index, field] != clean).mean()
         assert changed < 0.005, (field, changed)
+
+
+# The fast path: when distinct pairs outnumber distinct names (as in any real CRM), a pair of plain
+# parts is put together from each part's own result. Row by row it must equal normalize_name_pair.
+
+FIRSTS: list[object] = [
+    "John", "JOHN", "john", "  Anna ", "Anna\t", "Jo\u200bhn", "José", "JOSÉ", "Jose\u0301", "Jean-Luc",
+    "jean-luc", "O'NEIL", "J.", "b", "Bill", "ǅemal", "İSMAIL", "ß", "太郎", "मीरा", "Владимир", "محمد",
+    "Smith", "M.", "Dr", "Dr.", "ms", "Hon.", "Jr", "III", "Sir", "John Smith", "JOHN SMITH", "Smith, John",
+    "Dr. Anna", "Mary Ann", "Mary  Ann", "日本 太郎", "12345", "John2", "=1+1", "-Anna", "'s", "Anna-",
+    "A" * 101, "x" * 2000, "😀", "", "   ", "\x00", None, float("nan"), 12345,
+]  # fmt: skip
+LASTS: list[object] = [
+    "Smith", "SMITH", "smith", "smith ", "\tSmith", "McDonald", "MCDONALD", "o'neil", "van der berg",
+    "VAN DER BERG", "de la Cruz", "Le Roux", "le roux", "al-rashid", "Dussen van", "Smith-Jones",
+    "GARÇON", "日本", "साहा", "Müller", "Lee\x00", "Md", "Smith Jr.", "Smith Jr", "smith iii",
+    "Smith, PhD", "Jr", "III", "Dr", "Smith, Jones", "van 't Riet", "'s Gravensande", "Smith  Jones",
+    "John Smith", "=1+1", "123", "A" * 101, "", " ", None, float("nan"), 3.5,
+]  # fmt: skip
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def assert_rows_match_pairs(first: pd.Series, last: pd.Series) -> pd.DataFrame:
+    out = normalize_person_names(first, last)
+    assert out.index.equals(first.index)
+    assert list(out.columns) == list(COLUMNS)
+    for position, (typed_first, typed_last) in enumerate(zip(first, last, strict=True)):
+        got = out.iloc[position].to_dict()
+        want = names.normalize_name_pair(_text(typed_first), _text(typed_last))
+        assert got == want, (typed_first, typed_last)
+        assert all((got[c] is None) == (want[c] is None) for c in COLUMNS), (typed_first, typed_last)
+    # As whole frames too (dtypes, missing values), against the one-call-per-pair path.
+    reference = names._by_pairs([_text(v) for v in first], [_text(v) for v in last], first.index)
+    assert out.equals(reference)
+    return out
+
+
+def test_fast_path_agrees_with_normalize_name_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs = [(f, la) for f in FIRSTS for la in LASTS]
+    rows = pairs + pairs[::7]  # every pair, some twice
+    order = [(i * 7919) % len(rows) for i in range(len(rows))]  # shuffled, neighbours mixed
+    index = pd.Index([f"c{(i * 31) % len(rows)}" for i in range(len(rows))], name="id")
+    first = pd.Series([rows[i][0] for i in order], index=index, dtype=object)
+    last = pd.Series([rows[i][1] for i in order], index=index, dtype=object)
+    calls: list[tuple[str | None, str | None]] = []
+    original = names.normalize_name_pair
+
+    def counting(typed_first: str | None, typed_last: str | None) -> dict:
+        calls.append((typed_first, typed_last))
+        return original(typed_first, typed_last)
+
+    monkeypatch.setattr(names, "normalize_name_pair", counting)
+    out = normalize_person_names(first, last)
+    # The fast path ran: fewer calls than distinct pairs, hundreds of pairs put together from parts.
+    distinct = {(_text(f), _text(la)) for f, la in pairs}
+    put_together = {(f, la) for f, la in distinct if (f, la) not in calls}
+    assert len(calls) < len(distinct) and len(put_together) > 400
+    monkeypatch.setattr(names, "normalize_name_pair", original)
+    assert out.equals(assert_rows_match_pairs(first, last))
+    assert {True, False, None} <= set(out["valid"])
+
+
+@pytest.mark.parametrize(
+    ("text", "is_last", "simple"),
+    [
+        ("John", False, True), ("  Anna\t", False, True), ("Jo\u200bhn", False, True), ("José", False, True),
+        ("Jean-Luc", False, True), ("O'NEIL", False, True), ("J.", False, True), ("मीरा", False, True),
+        ("太郎", False, True), ("van der berg", True, True), ("de la Cruz", True, True), ("Smith", True, True),
+        ("Mary Ann", False, False), ("Smith, John", False, False), ("M.", False, False), ("Dr", False, False),
+        ("Jr", False, False), ("Smith Jr.", True, False), ("Smith, PhD", True, False), ("12345", False, False),
+        ("-Anna", False, False), ("'s Gravensande", True, False), ("Smith, Jones", True, False),
+        ("A" * 101, False, False), ("   ", False, False), ("\x00", True, False),
+    ],
+)  # fmt: skip
+def test_which_parts_take_the_fast_path(text: str, is_last: bool, simple: bool) -> None:
+    assert (names._simple_part(text, is_last=is_last) is not None) == simple
+
+
+SIMPLE_NAME = st.one_of(
+    st.sampled_from(
+        ["John", "JOHN", "anna", "Jean-Luc", "O'NEIL", "J.", "José", "太郎", "van der berg", "Smith"]
+    ),
+    st.text(alphabet=st.sampled_from("abXYéÉß'-."), min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    firsts=st.lists(st.one_of(SIMPLE_NAME, NAME_TEXT), min_size=1, max_size=7),
+    lasts=st.lists(st.one_of(SIMPLE_NAME, NAME_TEXT), min_size=1, max_size=7),
+)
+def test_property_fast_path_matches_normalize_name_pair(firsts: list, lasts: list) -> None:
+    # Every first name with every last name: pairs outnumber names, so the fast path runs.
+    rows = [(f, la) for f in firsts for la in lasts]
+    index = pd.RangeIndex(len(rows) * 2, 0, -2)
+    first = pd.Series([f for f, _ in rows], index=index, dtype=object)
+    last = pd.Series([la for _, la in rows], index=index, dtype=object)
+    assert_rows_match_pairs(first, last)

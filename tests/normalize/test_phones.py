@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from crm_hygiene.demo import DemoConfig, generate_demo_crm
 from crm_hygiene.model.records import Entity
-from crm_hygiene.normalize import phones
+from crm_hygiene.normalize import base, phones
 from crm_hygiene.normalize.base import BASE_COLUMNS
 from crm_hygiene.normalize.phones import COLUMNS, normalize_phone, normalize_phones
 
@@ -392,3 +392,192 @@ def test_demo_phones_are_restored(demo):
     print(f"phone restore rate: {rate:.3f} of {total} recoverable corrupted values")
     # The rest are numbers the demo draws from ranges phonenumbers' metadata does not assign.
     assert rate >= 0.95
+
+
+# The plain fast path: values written with digits and common punctuation only are read once per
+# (digits, region). It must agree, row by row, with reading each value as typed.
+
+
+def reference_row(text: object, region: object) -> dict:
+    """What per_distinct + normalize_phone give one value (the pre-fast-path behaviour)."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return base.missing(phones.EXTRA_COLUMNS)
+    text = text if isinstance(text, str) else str(text)
+    if text.strip() == "":
+        return base.missing(phones.EXTRA_COLUMNS)
+    region = None if region is None or (isinstance(region, float) and np.isnan(region)) else region
+    return dict(normalize_phone(text, region))
+
+
+def assert_rows_match_reference(values: pd.Series, regions: pd.Series | None) -> pd.DataFrame:
+    out = normalize_phones(values, regions)
+    assert out.index.equals(values.index)
+    assert list(out.columns) == list(COLUMNS)
+    assert out["confidence"].dtype == float
+    hints = [None] * len(values) if regions is None else list(regions)
+    for position, (text, region) in enumerate(zip(values, hints, strict=True)):
+        got = out.iloc[position].to_dict()
+        want = {column: reference_row(text, region)[column] for column in COLUMNS}
+        assert got == want, (text, region)
+        assert all((got[c] is None) == (want[c] is None) for c in COLUMNS), (text, region)
+    return out
+
+
+# Plain values in many writings of a few numbers, values just outside "plain", and hostile ones.
+FAST_PATH_TABLE = [
+    ("(415) 555-0134", "US"), ("415.555.0134", "US"), ("415-555-0134", "US"), ("4155550134", "US"),
+    ("+1 415 555 0134", "US"), ("+14155550134", "US"), ("+14155550134", None), ("+14155550134", "GB"),
+    ("1 (415) 555-0134", "US"), ("001 415 555 0134", "US"), ("011 1 415 555 0134", "US"),
+    ("  +1 (415) 555-0134  ", "CA"), ("(416) 555-0199", "CA"), ("1-800-555-0199", "CA"),
+    ("+44 20 7946 0018", "US"), ("+44 (0)20 7946 0018", None), ("020 7946 0018", "GB"),
+    ("020 7946 0018", " gb "), ("020 7946 0018", "UK"), ("020 7946 0018", "Germany"),
+    ("020 7946 0018", None), ("020 7946 0018", "US"), ("0044 20 7946 0018", "DE"),
+    ("0011 44 20 7946 0018", "AU"), ("49 30 12345678", "DE"), ("091-9812345678", "IN"),
+    ("0049 30 12345678", "US"), ("+49-30-1234-5678", "FR"), ("06.12.34.56.78", "FR"),
+    ("(11) 95426-4981", "BR"), ("03-1234-5678", "JP"), ("+800 1234 5678", None),
+    ("+7 912 345-67-89", "RU"), ("8 (912) 345-67-89", "RU"), ("+1 441 295 1234", "US"),
+    ("(441) 295-1234", "BM"), ("+44 1624 756789", "GB"), ("01624 756789", "IM"),
+    # Plain but invalid: too short, too long, unknown codes, no region.
+    ("123", "US"), ("12", "US"), ("+12", None), ("+1", "US"), ("555-5555", "US"), ("000-000-0000", "US"),
+    ("+99 1234567", None), ("+0 44 20 7946 0018", None), ("+33 1 23", None), ("1" * 30, "US"),
+    ("+" + "4" * 40, None), ("1234567890", "US"), ("(415) 555-0134", "JP"), ("..--()", "US"),
+    ("-415-555-0134", "US"), (")415(555.0134", "US"), ("(((415)))555--0134", "US"),
+    # Just outside plain: extensions, quotes, slashes, letters, float tails, other digits.
+    ("(415) 555-0134 x204", "US"), ("415.555.0134 ext. 20", "US"), ("'(415) 555-0134", "US"),
+    ('="+44 20 7946 0018"', None), ("030/12345678", "DE"), ("Tel: +33 1 23 45 67 89", None),
+    ("4155550134.0", "US"), ("442079460018.0", "GB"), ("４１５５５５０１３４", "US"),
+    ("+1 415 555 0134 / +1 212 555 0100", "US"), ("0xx11 95426-4981", "BR"), ("1+415 555 0134", "US"),
+    ("+ +1 415 555 0134", "US"), ("(+44) 20 7946 0018", None), ("415 555 0134\t", "US"), ("n/a", "US"),
+    # Missing and blank.
+    (None, "US"), (np.nan, "US"), ("", "US"), ("   ", "GB"), ("+14155550134", np.nan),
+]  # fmt: skip
+
+
+def test_fast_path_agrees_with_reading_each_value_as_typed():
+    rows = FAST_PATH_TABLE * 3  # every value repeated, among different neighbours
+    values = pd.Series([text for text, _ in rows], dtype=object)
+    regions = pd.Series([region for _, region in rows], dtype=object)
+    # A non-default index, out of order, with a label repeated.
+    index = pd.Index([f"c{(i * 37) % len(rows)}" for i in range(len(rows) - 1)] + ["c0"], name="id")
+    values.index, regions.index = index, index
+    out = assert_rows_match_reference(values, regions)
+    assert out["valid"].eq(True).sum() > 40 and out["valid"].eq(False).sum() > 40
+    assert_rows_match_reference(values, None)
+    # Fast path and reference agree as whole frames too (dtypes and missing values included).
+    reference = phones._by_text(
+        values.reset_index(drop=True), regions.reset_index(drop=True), normalize_phone
+    )
+    assert out.reset_index(drop=True).equals(reference)
+
+
+def test_plain_writings_of_one_number_share_one_parse(monkeypatch):
+    calls = []
+    real_parse = phonenumbers.parse
+
+    def counting_parse(*args, **kwargs):
+        calls.append(args[0])
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(phones.phonenumbers, "parse", counting_parse)
+    writings = ["(415) 555-0134", "415.555.0134", "415-555-0134", "4155550134", " 415 555 0134 "]
+    out = normalize_phones(pd.Series(writings * 10), pd.Series(["US"] * 50))
+    assert calls == ["4155550134"]
+    assert set(out["value"]) == {"+14155550134"}
+    assert set(out["confidence"]) == {0.95}
+    # The canonical writing keeps no rule even though it shares the reading.
+    out = normalize_phones(pd.Series(["+1 415 555 0134", "+14155550134"]), pd.Series(["US", "US"]))
+    assert out["rule"].tolist() == ["phone_e164", None]
+    assert out["confidence"].tolist() == [0.99, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("(415) 555-0134", "4155550134"), (" +1 415.555.0134 ", "+14155550134"), ("+44 (0)20 7946 0018", "+4402079460018"),
+        ("123", "123"), ("12", None), ("+12", None), ("4155550134.0", None), ("415 555 0134 x2", None),
+        ("030/12345678", None), ("1+2345", None), ("++1 415", None), ("４１５", None), ("415\t555", None),
+        ("1" * 101, None),
+    ],
+)  # fmt: skip
+def test_plain_key(text, key):
+    assert phones._plain_key(text) == key
+
+
+def public_region_and_type(number: phonenumbers.PhoneNumber, record_region: str | None) -> tuple:
+    """The region and type as the public phonenumbers API gives them (the code before sharing)."""
+    if (
+        record_region is not None
+        and phonenumbers.country_code_for_region(record_region) == number.country_code
+        and phonenumbers.is_valid_number_for_region(number, record_region)
+    ):
+        region = record_region
+    else:
+        region = phonenumbers.region_code_for_number(number)
+        if region is None or not phonenumbers.is_valid_number_for_region(number, region):
+            region = None
+    return region, phonenumbers.number_type(number)
+
+
+def test_region_and_type_match_the_public_api():
+    # Example numbers of every region and type (and one digit more or less), read against their
+    # own region, a neighbour sharing the calling code, another country and none.
+    kinds = [
+        getattr(phonenumbers.PhoneNumberType, name)
+        for name in dir(phonenumbers.PhoneNumberType)
+        if name.isupper()
+    ]
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for national in (
+                example.national_number,
+                example.national_number * 10 + 1,
+                example.national_number // 10,
+            ):
+                numbers.append(
+                    (
+                        phonenumbers.PhoneNumber(country_code=example.country_code, national_number=national),
+                        region,
+                    )
+                )
+    for code in (800, 808, 870, 881, 882, 883, 888, 979):
+        numbers.append((phonenumbers.example_number_for_non_geo_entity(code), None))
+    assert len(numbers) > 4000
+    checked = 0
+    for number, region in numbers:
+        if number is None:
+            continue
+        shared = phonenumbers.region_codes_for_country_code(number.country_code)
+        for record_region in {region, shared[-1], "US", "GB", None}:
+            assert phones._valid_region_and_type(number, record_region) == public_region_and_type(
+                number, record_region
+            )
+            checked += 1
+    assert checked > 15_000
+
+
+# Hypothesis: any mix of plain, nearly plain and odd values, in any region, matches the reference.
+PLAIN_TEXT = st.text(alphabet="0123456789 +-().", max_size=24)
+NEAR_PLAIN_TEXT = st.text(alphabet="0123456789 +-().x#/'\t0123456789", max_size=24)
+REAL_NUMBER_TEXT = st.builds(
+    lambda example, number_format, dots: phonenumbers.format_number(example, number_format).replace(
+        " ", "." if dots else " "
+    ),
+    st.sampled_from([e for e in EXAMPLES if e is not None]),
+    st.sampled_from(FORMATS[:3]),
+    st.booleans(),
+)
+ANY_VALUE = st.one_of(
+    st.none(), st.just(""), PLAIN_TEXT, NEAR_PLAIN_TEXT, REAL_NUMBER_TEXT, st.text(max_size=12)
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(ANY_VALUE, REGIONS), min_size=1, max_size=30), with_region=st.booleans())
+def test_property_fast_path_matches_reading_each_value(rows, with_region):
+    values = pd.Series([text for text, _ in rows], dtype=object, index=range(100, 100 + 3 * len(rows), 3))
+    regions = pd.Series([region for _, region in rows], dtype=object, index=values.index)
+    assert_rows_match_reference(values, regions if with_region else None)
