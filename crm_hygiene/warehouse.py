@@ -7,6 +7,7 @@ half-written partition behind.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
@@ -33,9 +34,13 @@ def write_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str, frame:
     return qualified
 
 
-def read_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> pd.DataFrame:
+def read_table(
+    conn: duckdb.DuckDBPyConnection, tenant: str, table: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The tenant's table, or only `columns` of it (a million rows of unused text cost memory)."""
+    selected = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
     # fetch_df reads the whole result, so no partly read cursor is left on a shared connection.
-    return conn.execute(f'SELECT * FROM "{tenant_schema(tenant)}"."{table}"').fetch_df()
+    return conn.execute(f'SELECT {selected} FROM "{tenant_schema(tenant)}"."{table}"').fetch_df()
 
 
 def snapshot_table(entity_table: str) -> str:

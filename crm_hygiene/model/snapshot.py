@@ -197,15 +197,18 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def restore_snapshot_dtypes(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
-    """Give a snapshot read back from the warehouse the dtypes `prepare_snapshot` produced."""
+    """Give a snapshot read back from the warehouse (all or some of its columns) the dtypes
+    `prepare_snapshot` produced."""
     out = frame.copy()
-    out["version"] = pd.to_numeric(out["version"], errors="coerce").astype("Int64")
-    for name in TIMESTAMP_FIELDS & set(spec(entity).fields):
+    if "version" in out:
+        out["version"] = pd.to_numeric(out["version"], errors="coerce").astype("Int64")
+    for name in TIMESTAMP_FIELDS & set(spec(entity).fields) & set(out.columns):
         out[name] = pd.to_datetime(out[name], utc=True).astype("datetime64[ns, UTC]")
     for name in out.columns:
         if out[name].dtype == object:
             out[name] = out[name].where(out[name].notna(), None)
-    out["malformed"] = out["malformed"].astype(bool)
+    if "malformed" in out:
+        out["malformed"] = out["malformed"].astype(bool)
     return out
 
 

@@ -31,6 +31,18 @@ from crm_hygiene.normalize.titles import normalize_titles
 from crm_hygiene.normalize.websites import domain_from_email, normalize_websites
 
 KEY_COLUMNS = ("id", "tenant", "version", "status")
+_PLACE = ("country", "phone", "region", "postcode", "city")
+# The snapshot columns each entity's normalization reads; the others need not be loaded.
+INPUT_COLUMNS: dict[Entity, tuple[str, ...]] = {
+    Entity.CONTACT: (
+        *KEY_COLUMNS, *_PLACE, "first_name", "last_name", "email", "title", "company_name",
+        "company_id", "last_activity_at", "raw_values",
+    ),
+    Entity.COMPANY: (*KEY_COLUMNS, *_PLACE, "name", "website"),
+    Entity.EMPLOYMENT: (
+        *KEY_COLUMNS, "contact_id", "company_id", "reports_to", "title", "valid_from", "valid_to", "raw_values",
+    ),
+}  # fmt: skip
 
 
 @dataclass

@@ -1,12 +1,14 @@
 """`normalized_records` and `standardization_proposals`, with their blocking checks."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 import pandas as pd
 
 from crm_hygiene.config import Settings
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.snapshot import restore_snapshot_dtypes
-from crm_hygiene.normalize.records import normalize_tenant, standardization_proposals
+from crm_hygiene.normalize.records import INPUT_COLUMNS, normalize_tenant, standardization_proposals
 from crm_hygiene.normalize.schemas import normalized_schema
 from crm_hygiene.normalize.workers import worker_pool
 from crm_hygiene.quality.expectations import run_normalized_suite
@@ -21,7 +23,9 @@ def normalized_table(entity: Entity) -> str:
     return f"normalized_{spec(entity).table}"
 
 
-def _read(conn, tenant: str, entity: Entity, *, normalized: bool) -> pd.DataFrame:
+def _read(
+    conn, tenant: str, entity: Entity, *, normalized: bool, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     if normalized:
         frame = read_table(conn, tenant, normalized_table(entity))
         for column in frame.columns:
@@ -29,7 +33,8 @@ def _read(conn, tenant: str, entity: Entity, *, normalized: bool) -> pd.DataFram
                 frame[column] = frame[column].astype("boolean")
         frame["version"] = frame["version"].astype("Int64")
         return frame
-    return restore_snapshot_dtypes(entity, read_table(conn, tenant, snapshot_table(spec(entity).table)))
+    table = read_table(conn, tenant, snapshot_table(spec(entity).table), columns)
+    return restore_snapshot_dtypes(entity, table)
 
 
 @dg.asset(
@@ -48,7 +53,10 @@ def normalized_records(
     tenant = context.partition_key
     metadata: dict[str, object] = {}
     with warehouse.get_connection() as conn:
-        snapshots = {entity: _read(conn, tenant, entity, normalized=False) for entity in Entity}
+        snapshots = {
+            entity: _read(conn, tenant, entity, normalized=False, columns=INPUT_COLUMNS[entity])
+            for entity in Entity
+        }
         with worker_pool(Settings.from_env().workers) as workers:
             context.log.info(f"normalizing {tenant} on {workers} process(es)")
             tables = normalize_tenant(snapshots)
