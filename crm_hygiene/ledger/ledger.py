@@ -18,6 +18,7 @@ from crm_hygiene.ledger import rows
 from crm_hygiene.ledger.codec import utc_now
 from crm_hygiene.ledger.engine import create_ledger_engine, write_transaction
 from crm_hygiene.ledger.migrate import upgrade_to_head
+from crm_hygiene.ledger.registry import DedupRegistry
 from crm_hygiene.ledger.schema import audit_log, decisions, review_queue
 from crm_hygiene.ledger.schema import proposals as proposal_table
 from crm_hygiene.ledger.types import (
@@ -73,6 +74,11 @@ class Ledger:
     def engine(self) -> sa.Engine:
         """The engine queries run through (with the schema applied), for other ledger modules."""
         return self._engine
+
+    @property
+    def registry(self) -> DedupRegistry:
+        """Deduplication bookkeeping (entity ids, do-not-link pairs, match models) in this ledger."""
+        return DedupRegistry(self._engine, self._schema)
 
     def close(self) -> None:
         self._base_engine.dispose()

@@ -17,6 +17,9 @@ from crm_hygiene.ledger.schema import metadata
 from .conftest import LedgerTarget
 
 LEDGER_TABLES = {"proposals", "audit_log", "review_queue", "decisions"}
+# Added by migration 0002 (dedup bookkeeping).
+LEDGER_TABLES |= {"entities", "entity_assignments", "do_not_link", "match_models"}
+HEAD = "0002"
 
 
 def _inspect_engine(target: LedgerTarget) -> sa.Engine:
@@ -36,7 +39,7 @@ def test_open_creates_the_tables_and_the_version_table(ledger_target: LedgerTarg
     finally:
         engine.dispose()
     assert tables == LEDGER_TABLES | {"alembic_version"}
-    assert versions == ["0001"]
+    assert versions == [HEAD]
 
 
 def test_migrated_tables_match_the_schema_module(ledger_target: LedgerTarget) -> None:
