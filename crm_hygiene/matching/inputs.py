@@ -1,0 +1,287 @@
+"""The columns the matcher compares, derived from a normalized frame (`crm_hygiene.normalize.records`).
+
+`match_input(entity, frame)` keeps one row per live record (`status` other than `merged`:
+a merged-away record is no longer a candidate) with `unique_id` (the record id) and only the
+comparison columns, each already in the form its comparison needs, so the Splink settings stay
+plain column comparisons that any SQL backend can run.
+
+Contacts: `email_key` (provider-aware key; NULL for invalid and role addresses: info@ or
+sales@ is a team, not a person, so it never counts as identity), `email_local` (its local
+part), `email_handle` (the local part when it is more than the person's name: "leah89",
+not "jane.doe"), `first_name_key` / `last_name_key` (nickname-aware), `phone` (E.164),
+`company_id` / `company_key` / `company_domain` (the domain of a work address; free-mail
+domains are already NULL there, so two gmail users share nothing by domain), `title` and
+`city` (lower case).
+
+Companies: `name_key`, `name_tokens` (array of words without legal form or stop words),
+`name_rarest_token` (the word of the name held by the fewest records of the table, so that
+"Vexvexzo Consulting" is matched on "vexvexzo", never on "consulting"), `website`, `phone`,
+`postcode`, `postcode_head` (the part before the first blank or hyphen: "06744" of
+"06744-8606", "AB7E" of "AB7E 0SG"), `city`, `country`.
+
+Two columns depend on the whole table, not on the record alone: the rarest token, and the
+guard on shared values: an identity value (e-mail key, phone, website, rarest token) held by
+more than `max_shared` records is a placeholder, a switchboard or a generic word, not an
+identity, and it would make its blocking group quadratic; it is set NULL. Both are computed
+over exactly the records passed in, so incremental matching passes existing and new records
+together (see `predict.predict_new`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from crm_hygiene.model.records import Entity, Status
+
+# Part of every settings fingerprint: bump it whenever a column below changes meaning, so that
+# parameters trained on the old inputs are refused rather than silently misapplied.
+INPUT_VERSION = 1
+
+# Above this many records one value is not an identity (see the module docstring). A block of
+# n records costs n*(n-1)/2 comparisons: 1,000 records are 0.5 M pairs, still cheap.
+MAX_SHARED = 1000
+
+_STRING = pa.string()
+MATCH_COLUMNS: dict[Entity, dict[str, pa.DataType]] = {
+    Entity.CONTACT: {
+        "unique_id": _STRING,
+        "email_key": _STRING,
+        "email_local": _STRING,
+        "email_handle": _STRING,
+        "first_name_key": _STRING,
+        "last_name_key": _STRING,
+        "phone": _STRING,
+        "company_id": _STRING,
+        "company_key": _STRING,
+        "company_domain": _STRING,
+        "title": _STRING,
+        "city": _STRING,
+    },
+    Entity.COMPANY: {
+        "unique_id": _STRING,
+        "name_key": _STRING,
+        "name_tokens": pa.list_(_STRING),
+        "name_rarest_token": _STRING,
+        "website": _STRING,
+        "phone": _STRING,
+        "postcode": _STRING,
+        "postcode_head": _STRING,
+        "city": _STRING,
+        "country": _STRING,
+    },
+}
+
+# The normalized columns each entity's input is built from.
+SOURCE_COLUMNS: dict[Entity, tuple[str, ...]] = {
+    Entity.CONTACT: (
+        "id",
+        "status",
+        "email_key",
+        "email_valid",
+        "email_is_role",
+        "first_name_key",
+        "last_name_key",
+        "phone_e164",
+        "company_id",
+        "company_key",
+        "company_domain",
+        "title",
+        "city",
+    ),
+    Entity.COMPANY: (
+        "id",
+        "status",
+        "name_key",
+        "name_tokens",
+        "website",
+        "phone_e164",
+        "postcode",
+        "city",
+        "country",
+    ),
+}
+
+
+def match_input(entity: Entity, frame: pd.DataFrame, *, max_shared: int = MAX_SHARED) -> pd.DataFrame:
+    """The comparison columns of every live record of `frame` (a normalized frame of `entity`)."""
+    entity = Entity(entity)
+    if entity not in MATCH_COLUMNS:
+        raise ValueError(f"no matching is defined for {entity.value} records")
+    missing = [c for c in SOURCE_COLUMNS[entity] if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"match_input({entity.value}): the frame lacks {missing}; pass the frame of "
+            "crm_hygiene.normalize.records.normalize_tenant / normalize_contacts / normalize_companies"
+        )
+    live = frame[frame["status"].astype(object) != Status.MERGED.value]
+    if live["id"].isna().any():
+        raise ValueError(f"match_input({entity.value}): {int(live['id'].isna().sum())} record(s) have no id")
+    if live["id"].duplicated().any():
+        dupes = live.loc[live["id"].duplicated(), "id"].head(5).tolist()
+        raise ValueError(f"match_input({entity.value}): record ids must be unique, e.g. {dupes} repeat")
+    build = _contact_input if entity is Entity.CONTACT else _company_input
+    out = build(live.reset_index(drop=True), max_shared)[list(MATCH_COLUMNS[entity])]
+    # One missing-value marker everywhere: None (pandas' where() leaves NaN in object columns).
+    return out.astype(object).where(out.notna(), None)
+
+
+def is_match_input(entity: Entity, frame: pd.DataFrame) -> bool:
+    """Whether `frame` is already a match input (has `unique_id` and every comparison column)."""
+    return "unique_id" in frame.columns and all(c in frame.columns for c in MATCH_COLUMNS[Entity(entity)])
+
+
+def ensure_match_input(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` itself when it is a match input, else `match_input(entity, frame)`.
+
+    Lets callers that match one table several times (train, then predict) derive it once.
+    """
+    if "unique_id" in frame.columns:
+        missing = [c for c in MATCH_COLUMNS[Entity(entity)] if c not in frame.columns]
+        if missing:
+            raise ValueError(f"a match input for {Entity(entity).value} records lacks {missing}")
+        return frame
+    return match_input(entity, frame)
+
+
+def as_arrow(entity: Entity, inputs: pd.DataFrame) -> pa.Table:
+    """`inputs` (from `match_input`) as an Arrow table with the declared types.
+
+    DuckDB reads an all-NULL pandas object column as type NULL, on which string functions
+    fail; a declared schema keeps every column typed whatever the values.
+    """
+    schema = pa.schema(list(MATCH_COLUMNS[Entity(entity)].items()))
+    return pa.Table.from_pandas(inputs[schema.names], schema=schema, preserve_index=False)
+
+
+# --- contacts -------------------------------------------------------------------------------------
+
+
+def _contact_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
+    valid = frame["email_valid"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    role = frame["email_is_role"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    email_key = _text(frame["email_key"]).where(valid & ~role)
+    email_key = _unshare(email_key, max_shared)
+    local = _text(email_key.str.extract(r"^(.*)@[^@]*$", expand=False))
+    first = _text(frame["first_name_key"], lower=True)
+    last = _text(frame["last_name_key"], lower=True)
+    return pd.DataFrame(
+        {
+            "unique_id": frame["id"].astype(str),
+            "email_key": email_key,
+            "email_local": local,
+            "email_handle": local.where(_is_handle(local, first, last), None),
+            "first_name_key": first,
+            "last_name_key": last,
+            "phone": _unshare(_text(frame["phone_e164"]), max_shared),
+            "company_id": _text(frame["company_id"]),
+            "company_key": _text(frame["company_key"], lower=True),
+            "company_domain": _text(frame["company_domain"], lower=True),
+            "title": _text(frame["title"], lower=True),
+            "city": _text(frame["city"], lower=True),
+        }
+    )
+
+
+def _is_handle(local: pd.Series, first: pd.Series, last: pd.Series) -> pd.Series:
+    """Whether a mailbox name says more than the person's name: it has digits, or it provably
+    holds neither the first nor the last name ("leah89", "bluefox"; not "jthomas", "jane.doe").
+
+    A name-made mailbox shared at two domains only repeats what the name comparisons already
+    count; counting it again made namesakes at different companies look like one person.
+    A name that cannot be checked against the mailbox (no Latin letters: 聡太郎 and
+    "sotaro.fujiwara") proves nothing, so such a mailbox is not a handle.
+    """
+    letters = _ascii_letters(local)
+    has_digit = local.str.contains(r"[0-9]", regex=True, na=False).to_numpy(dtype=bool)
+    holds_name = np.zeros(len(local), dtype=bool)
+    checked = np.zeros(len(local), dtype=bool)
+    for name in (first, last):
+        part = _ascii_letters(name)
+        usable = (part.str.len().ge(3).fillna(False) & letters.notna()).to_numpy(dtype=bool)
+        if usable.any():
+            contained = [p in whole for p, whole in zip(part[usable], letters[usable], strict=True)]
+            holds_name[usable] |= np.asarray(contained, dtype=bool)
+            checked |= usable
+    handle = has_digit | (checked & ~holds_name)
+    return local.notna() & pd.Series(handle, index=local.index)
+
+
+def _ascii_letters(values: pd.Series) -> pd.Series:
+    """Lower-case a-z only, accents folded ("Léger" -> "leger"); None stays None."""
+    folded = values.str.normalize("NFKD").str.lower()
+    return folded.str.replace(r"[^a-z]+", "", regex=True)
+
+
+# --- companies ------------------------------------------------------------------------------------
+
+
+def _company_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
+    tokens = _token_lists(frame["name_tokens"])
+    postcode = _text(frame["postcode"], upper=True)
+    return pd.DataFrame(
+        {
+            "unique_id": frame["id"].astype(str),
+            "name_key": _text(frame["name_key"], lower=True),
+            "name_tokens": tokens,
+            "name_rarest_token": _unshare(rarest_tokens(tokens), max_shared),
+            "website": _unshare(_text(frame["website"], lower=True), max_shared),
+            "phone": _unshare(_text(frame["phone_e164"]), max_shared),
+            "postcode": postcode,
+            "postcode_head": postcode.str.extract(r"^([^ \-]+)", expand=False),
+            "city": _text(frame["city"], lower=True),
+            "country": _text(frame["country"], upper=True),
+        }
+    )
+
+
+def _token_lists(values: pd.Series) -> pd.Series:
+    """Space-joined tokens -> sorted lists of distinct lower-case tokens; none -> NULL."""
+    text = _text(values, lower=True)
+    lists = text.str.split().map(lambda ts: sorted(set(ts)) if isinstance(ts, list) and ts else None)
+    return lists.astype(object)
+
+
+def rarest_tokens(tokens: pd.Series) -> pd.Series:
+    """Per row, the token with the lowest document frequency over all rows (ties: alphabetical).
+
+    Set-based: one explode, one count per token, one sort, so it stays linear in the number of
+    tokens however many records there are.
+    """
+    exploded = tokens.explode().dropna()
+    if exploded.empty:
+        return pd.Series([None] * len(tokens), index=tokens.index, dtype=object)
+    # Lists hold distinct tokens, so a token's count is the number of records naming it.
+    document_frequency = exploded.map(exploded.value_counts())
+    ranked = pd.DataFrame(
+        {"token": exploded.to_numpy(), "df": document_frequency.to_numpy()}, index=exploded.index
+    )
+    ranked = ranked.rename_axis("row").sort_values(["row", "df", "token"], kind="stable")
+    first = ranked[~ranked.index.duplicated(keep="first")]["token"]
+    return first.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _text(values: pd.Series, *, lower: bool = False, upper: bool = False) -> pd.Series:
+    """Strings stripped of surrounding blanks (cased as asked); empty or missing -> None."""
+    text = values.astype(object).where(values.notna(), None)
+    present = text.notna()
+    if present.any():
+        cleaned = text[present].astype(str).str.strip()
+        if lower:
+            cleaned = cleaned.str.lower()
+        if upper:
+            cleaned = cleaned.str.upper()
+        text = text.copy()
+        text[present] = cleaned
+    return text.where(text.notna() & (text != ""), None).astype(object)
+
+
+def _unshare(values: pd.Series, max_shared: int) -> pd.Series:
+    """NULL for every value held by more than `max_shared` rows (see the module docstring)."""
+    counts = values.map(values.value_counts(dropna=True))
+    shared = counts.to_numpy(dtype=float, na_value=np.nan) > max_shared
+    return values.where(~shared, None).astype(object)

@@ -1,0 +1,270 @@
+"""Training, kept apart from prediction: a trained model is plain numbers, not a Splink object.
+
+`train(entity, frame)` estimates, the way Splink's tutorial does:
+1. the prior (probability that two random records match) from deterministic rules and their
+   expected recall (`settings.training_rules`);
+2. u per level by random sampling of at most `max_pairs` pairs (hash-based, repeatable),
+   except the u of exact-equality levels on columns like e-mail and phone, which is counted
+   exactly over all records (`settings.Comparison.counted_u_column`): in a large table a
+   bounded sample holds too few agreeing pairs to estimate it;
+3. m per level by expectation maximisation on two blocking rules that cover each other.
+
+The result, `TrainedModel`, holds the entity, the fingerprint of the settings it was trained
+with, the prior and, per comparison, m and u of every non-null level: a JSON-able dict with
+no SQL in it. `configured_settings(model)` puts those numbers back into the settings built by
+code, so prediction needs no training and could run on any Splink backend. A model whose
+fingerprint differs from the code's is refused (`SettingsMismatchError`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+from splink import Linker, SettingsCreator
+
+from crm_hygiene.matching.inputs import as_arrow, ensure_match_input
+from crm_hygiene.matching.session import SplinkSession
+from crm_hygiene.matching.settings import (
+    comparisons,
+    fix_counted_u,
+    match_settings,
+    settings_fingerprint,
+    training_rules,
+)
+from crm_hygiene.model.records import Entity
+
+if TYPE_CHECKING:
+    from splink.internals.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MODEL_FORMAT = 1
+# u needs enough random pairs to see the rare agreeing levels; 5 M pairs take seconds in DuckDB.
+DEFAULT_MAX_PAIRS = 5_000_000
+DEFAULT_SEED = 42
+
+
+class SettingsMismatchError(ValueError):
+    """Stored parameters were trained with other comparisons than the code defines now."""
+
+
+@dataclass(frozen=True)
+class LevelParameters:
+    """m and u of each non-null level of one comparison, in level order (as Splink orders them)."""
+
+    labels: tuple[str, ...]
+    m: tuple[float, ...]
+    u: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        return {"labels": list(self.labels), "m": list(self.m), "u": list(self.u)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LevelParameters:
+        labels, m, u = tuple(data["labels"]), tuple(map(float, data["m"])), tuple(map(float, data["u"]))
+        if not len(labels) == len(m) == len(u):
+            raise ValueError(f"labels, m and u differ in length: {len(labels)}, {len(m)}, {len(u)}")
+        return cls(labels, m, u)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """What training learned, independent of Splink's dialect-specific model JSON."""
+
+    entity: Entity
+    settings_fingerprint: str
+    prior: float
+    comparisons: dict[str, LevelParameters]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": MODEL_FORMAT,
+            "entity": self.entity.value,
+            "settings_fingerprint": self.settings_fingerprint,
+            "prior": self.prior,
+            "comparisons": {name: p.to_dict() for name, p in self.comparisons.items()},
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainedModel:
+        if data.get("format") != MODEL_FORMAT:
+            raise ValueError(f"unknown model format {data.get('format')!r}, expected {MODEL_FORMAT}")
+        prior = float(data["prior"])
+        if not 0.0 < prior < 1.0:
+            raise ValueError(f"prior must lie strictly between 0 and 1, got {prior}")
+        return cls(
+            entity=Entity(data["entity"]),
+            settings_fingerprint=str(data["settings_fingerprint"]),
+            prior=prior,
+            comparisons={name: LevelParameters.from_dict(p) for name, p in data["comparisons"].items()},
+            metadata=dict(data.get("metadata", {})),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainedModel:
+        return cls.from_dict(json.loads(text))
+
+
+def train(
+    entity: Entity,
+    frame: pd.DataFrame,
+    *,
+    max_pairs: int = DEFAULT_MAX_PAIRS,
+    seed: int = DEFAULT_SEED,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> TrainedModel:
+    """Estimate prior, u and m on `frame` (a normalized frame of `entity`, or its match input).
+
+    Sampling is hash-based, so the same records, `max_pairs` and `seed` give the same model.
+    Raises ValueError with fewer than two live records (there is no pair to learn from).
+    """
+    entity = Entity(entity)
+    inputs = ensure_match_input(entity, frame)
+    if len(inputs) < 2:
+        raise ValueError(f"train({entity.value}): need at least 2 live records, got {len(inputs)}")
+    if max_pairs < 1:
+        raise ValueError(f"max_pairs must be positive, got {max_pairs}")
+    started = time.perf_counter()
+    with SplinkSession(con) as session:
+        linker, counted = fit_linker(entity, inputs, session, max_pairs=max_pairs, seed=seed)
+        # The parameters prediction would use now (see _parameters).
+        prior, params, untrained = _parameters(linker._settings_obj)
+    seconds = time.perf_counter() - started
+    if untrained:
+        # Splink falls back to default m/u for these; the data held too few such pairs.
+        logger.warning("train %s: levels without trained m or u: %s", entity.value, "; ".join(untrained))
+    logger.info("train %s: done in %.1f s, prior %.3g", entity.value, seconds, prior)
+    return TrainedModel(
+        entity=entity,
+        settings_fingerprint=settings_fingerprint(entity),
+        prior=prior,
+        comparisons=params,
+        metadata={
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "records": len(inputs),
+            "seconds": round(seconds, 2),
+            "max_pairs": max_pairs,
+            "seed": seed,
+            "splink_version": version("splink"),
+            "untrained_levels": untrained,
+            "counted_u": counted,
+        },
+    )
+
+
+def fit_linker(
+    entity: Entity,
+    inputs: pd.DataFrame,
+    session: SplinkSession,
+    *,
+    max_pairs: int = DEFAULT_MAX_PAIRS,
+    seed: int = DEFAULT_SEED,
+) -> tuple[Linker, dict[str, float]]:
+    """The trained Splink linker itself, on `session`, and the u values that were counted.
+
+    `train` keeps only its numbers; this is for callers that want Splink's own view of the
+    training (charts, predicting at once), and for checking that a stored model predicts
+    exactly what the freshly trained linker does.
+    """
+    rules = training_rules(entity)
+    records = session.register(as_arrow(entity, inputs), f"{entity.value}_train")
+    to_train = comparisons(entity)
+    counted: dict[str, float] = {}
+    for comparison in to_train:
+        if comparison.counted_u_column:
+            u = _counted_u(session.con, records.physical_name, comparison.counted_u_column)
+            if u is not None:
+                fix_counted_u(comparison, u)
+                counted[comparison.name] = u
+    logger.info("train %s: %d records, counted u of exact levels: %s", entity.value, len(inputs), counted)
+    # log_level=None: Splink must not reconfigure the application's logging.
+    linker = Linker(records, match_settings(entity, creators=[c.creator for c in to_train]), log_level=None)
+    logger.info("train %s: estimating the prior", entity.value)
+    linker.training.estimate_probability_two_random_records_match(
+        list(rules.deterministic), recall=rules.recall
+    )
+    logger.info("train %s: estimating u from up to %d random pairs", entity.value, max_pairs)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    for rule in rules.em:
+        logger.info("train %s: EM on %s", entity.value, rule.get_blocking_rule("duckdb").blocking_rule_sql)
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=max_pairs)
+    return linker, counted
+
+
+def _counted_u(con: duckdb.DuckDBPyConnection, table: str, column: str) -> float | None:
+    """Share of pairs of records (both with a value) that agree on `column`, counted exactly.
+
+    Linear: one GROUP BY. Like random sampling it counts true duplicates too, so it is an
+    upper bound of u among non-matches, a cautious one. None when no two records agree
+    (Splink cannot take a u of 0; sampling then decides).
+    """
+    agreeing, present = con.sql(
+        f'SELECT sum(n * (n - 1)), sum(n) FROM (SELECT count(*) AS n FROM "{table}" '
+        f'WHERE "{column}" IS NOT NULL GROUP BY "{column}")'
+    ).fetchall()[0]
+    if not agreeing or not present or present < 2:
+        return None
+    return float(agreeing) / (float(present) * (float(present) - 1.0))
+
+
+def _parameters(settings: Settings) -> tuple[float, dict[str, LevelParameters], list[str]]:
+    """The prior, the effective m/u per comparison, and the levels left untrained.
+
+    Read from the live settings rather than Splink's model JSON on purpose: the JSON leaves
+    out the m/u of levels training never saw, while prediction then uses Splink's defaults;
+    storing what prediction uses makes stored-model predictions identical to fresh ones.
+    """
+    params: dict[str, LevelParameters] = {}
+    untrained: list[str] = []
+    for comparison in settings.comparisons:
+        levels = [level for level in comparison.comparison_levels if not level.is_null_level]
+        params[comparison.output_column_name] = LevelParameters(
+            labels=tuple(level.label_for_charts for level in levels),
+            m=tuple(float(level.m_probability) for level in levels),
+            u=tuple(float(level.u_probability) for level in levels),
+        )
+        untrained += [
+            f"{comparison.output_column_name}: {level.label_for_charts}"
+            for level in levels
+            if not (level._m_is_trained and level._u_is_trained)
+        ]
+    return float(settings._probability_two_random_records_match), params, untrained
+
+
+def check_fingerprint(model: TrainedModel) -> None:
+    """Raise SettingsMismatchError unless `model` was trained with the settings the code defines now."""
+    expected = settings_fingerprint(model.entity)
+    if model.settings_fingerprint != expected:
+        raise SettingsMismatchError(
+            f"the stored {model.entity.value} model was trained with settings {model.settings_fingerprint}, "
+            f"but the code now defines {expected}: its m/u would be applied to other comparison levels. "
+            "Retrain the model (crm_hygiene.matching.model.train)."
+        )
+
+
+def configured_settings(model: TrainedModel) -> SettingsCreator:
+    """The code's settings for `model.entity` with the model's prior and m/u filled in."""
+    check_fingerprint(model)
+    creators = []
+    for comparison in comparisons(model.entity):
+        params = model.comparisons.get(comparison.name)
+        if params is None:
+            raise SettingsMismatchError(f"the model has no parameters for comparison {comparison.name!r}")
+        comparison.creator.configure(m_probabilities=list(params.m), u_probabilities=list(params.u))
+        creators.append(comparison.creator)
+    settings = match_settings(model.entity, creators=creators)
+    settings.probability_two_random_records_match = model.prior
+    return settings

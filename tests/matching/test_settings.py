@@ -1,0 +1,100 @@
+"""Match settings as code: they build, phrases fit the levels, the fingerprint tracks the comparisons."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import splink.comparison_library as cl
+from splink import block_on
+
+from crm_hygiene.matching import settings as settings_module
+from crm_hygiene.matching.inputs import MATCH_COLUMNS
+from crm_hygiene.matching.settings import (
+    Comparison,
+    blocking_rules,
+    comparisons,
+    level_phrases,
+    match_settings,
+    settings_fingerprint,
+    tf_columns,
+    training_rules,
+)
+from crm_hygiene.model.records import Entity
+
+ENTITIES = (Entity.CONTACT, Entity.COMPANY)
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_settings_build_for_duckdb(entity: Entity) -> None:
+    settings = match_settings(entity).get_settings("duckdb")
+    names = [c.output_column_name for c in settings.comparisons]
+    assert names == [c.name for c in comparisons(entity)]
+    assert len(set(names)) == len(names)
+    assert settings._link_type == "dedupe_only"
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_every_column_read_is_a_match_input_column(entity: Entity) -> None:
+    sql = " ".join(
+        level["sql_condition"]
+        for c in comparisons(entity)
+        for level in c.creator.create_comparison_dict("duckdb")["comparison_levels"]
+    )
+    sql += " ".join(rule.get_blocking_rule("duckdb").blocking_rule_sql for rule in blocking_rules(entity))
+    read = set(re.findall(r'"?([a-z_]+)_[lr]"', sql)) | set(re.findall(r'[lr]\."([a-z_]+)"', sql))
+    assert read, "the regexes found no column at all"
+    assert read <= set(MATCH_COLUMNS[entity])
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_one_phrase_per_non_null_level(entity: Entity) -> None:
+    phrases = level_phrases(entity)
+    for c in comparisons(entity):
+        assert len(phrases[c.name]) == c.creator.num_non_null_levels, c.name
+        assert phrases[c.name][0].startswith("same"), c.name
+        assert phrases[c.name][-1].startswith("different"), c.name
+
+
+def test_term_frequency_columns() -> None:
+    assert tf_columns(Entity.CONTACT) == ["first_name_key", "last_name_key", "company_key", "title", "city"]
+    assert tf_columns(Entity.COMPANY) == ["name_rarest_token", "city"]
+
+
+def test_training_rules_cover_each_other() -> None:
+    for entity in ENTITIES:
+        rules = training_rules(entity)
+        assert len(rules.em) == 2 and 0 < rules.recall <= 1 and rules.deterministic
+
+
+def test_fingerprint_is_stable_and_per_entity() -> None:
+    contact = settings_fingerprint(Entity.CONTACT)
+    assert re.fullmatch(r"[0-9a-f]{16}", contact)
+    assert settings_fingerprint(Entity.CONTACT) == contact
+    assert settings_fingerprint(Entity.COMPANY) != contact
+
+
+def test_fingerprint_follows_comparisons_not_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = settings_fingerprint(Entity.CONTACT)
+    monkeypatch.setitem(settings_module._BLOCKING, Entity.CONTACT, (block_on("city"),))
+    assert settings_fingerprint(Entity.CONTACT) == before
+
+    original = settings_module._COMPARISONS[Entity.CONTACT]
+
+    def with_other_city() -> list[Comparison]:
+        changed = [c for c in original() if c.name != "city"]
+        return [*changed, Comparison(cl.ExactMatch("city"), ("same city", "different city"))]
+
+    monkeypatch.setitem(settings_module._COMPARISONS, Entity.CONTACT, with_other_city)
+    assert settings_fingerprint(Entity.CONTACT) != before
+
+
+def test_fingerprint_follows_the_input_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = settings_fingerprint(Entity.COMPANY)
+    monkeypatch.setattr(settings_module, "INPUT_VERSION", settings_module.INPUT_VERSION + 1)
+    assert settings_fingerprint(Entity.COMPANY) != before
+
+
+def test_no_settings_for_employment() -> None:
+    with pytest.raises(ValueError, match="no matching"):
+        match_settings(Entity.EMPLOYMENT)
