@@ -185,7 +185,8 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
     flags = out["flags"]
     # Per distinct value: almost every record carries "[]" or one of a few flag lists.
     flag_ok = {value: _is_json_list(value) for value in flags.dropna().unique()}
-    issues.add(flags.notna() & ~flags.map(flag_ok).fillna(True).astype(bool), "flags: not a JSON list")
+    well_formed = flags.map(flag_ok).astype("boolean").fillna(True).astype(bool)
+    issues.add(flags.notna() & ~well_formed, "flags: not a JSON list")
 
     out = out[fields]
     out["extra"] = _json_rows(frame[unknown]) if unknown else None
