@@ -54,6 +54,7 @@ import pandas as pd
 from nameparser import HumanName
 
 from crm_hygiene.normalize.base import BASE_COLUMNS, MAX_PARSE_CHARS, per_distinct
+from crm_hygiene.normalize.typed_text import tidy
 
 EXTRA_COLUMNS: tuple[str, ...] = (
     "first_name", "last_name", "honorific", "suffix", "first_rule", "last_rule", "first_confidence",
@@ -106,9 +107,6 @@ _HYPHENS = "-‐‑"
 # Japanese katakana names), the Hawaiian okina.
 _NAME_PUNCTUATION = frozenset(_APOSTROPHES + _HYPHENS + ".·・ʻ")
 _FORMULA_START = "=+-@"
-# Anything but printable ASCII, or blanks at the ends or doubled, needs the slow clean-up.
-_NEEDS_CLEANING = re.compile(r"[^\x21-\x7e ]|^ | $|  ")
-_SPACES = re.compile(r" +")
 _LEADING_HONORIFIC = re.compile(r"^([^\W\d_]+\.?)\s+(?=\S)")
 _TRAILING_SUFFIX = re.compile(r"^(.*?[^\W\d_]\.?)[\s,]+([A-Za-z.]+)$")
 _MC = re.compile(r"^mc(\w{2,})$")
@@ -368,29 +366,8 @@ def _clean(part: _Part) -> None:
 
 @lru_cache(maxsize=65536)
 def _cleaned(raw: str) -> tuple[str, tuple[Step, ...]]:
-    if not _NEEDS_CLEANING.search(raw):
-        return raw, ()
-    steps: list[Step] = []
-    text = unicodedata.normalize("NFC", raw)
-    if text != raw:
-        steps.append(UNICODE)
-    kept: list[str] = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in " \t\n\r" or category in ("Zs", "Zl", "Zp"):
-            kept.append(" ")
-        elif category == "Cc" or (category == "Cf" and ch not in "\u200c\u200d"):
-            # Zero-width joiners shape Indic and Persian letters; every other format or control
-            # character is pasted along from a PDF, a terminal or a web page.
-            if CONTROL not in steps:
-                steps.append(CONTROL)
-        else:
-            kept.append(ch)
-    spaced = "".join(kept)
-    collapsed = _SPACES.sub(" ", spaced).strip()
-    if collapsed != spaced:
-        steps.append(WHITESPACE)
-    return collapsed, tuple(steps)
+    text, steps = tidy(raw, unicode=UNICODE, control=CONTROL, whitespace=WHITESPACE)
+    return text, tuple(steps)
 
 
 def _take_honorifics(part: _Part, honorifics: list[str]) -> None:

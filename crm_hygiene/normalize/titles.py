@@ -41,6 +41,7 @@ import unicodedata
 import pandas as pd
 
 from crm_hygiene.normalize.base import BASE_COLUMNS, Result, changed, invalid, missing, per_distinct
+from crm_hygiene.normalize.typed_text import tidy
 
 EXTRA_COLUMNS: tuple[str, ...] = ("seniority", "function")
 COLUMNS: tuple[str, ...] = (*BASE_COLUMNS, *EXTRA_COLUMNS)
@@ -174,7 +175,6 @@ _FINANCIAL_BEFORE = frozenset(
 )
 _MANAGING_BEFORE = frozenset({"director", "dir", "partner", "editor", "consultant"})
 
-_NEEDS_CLEANING = re.compile(r"[^\x21-\x7e ]|^ | $|  ")
 _SPACES = re.compile(r" +")
 _ALLOWED_PUNCTUATION = frozenset(",.-–—/&'’()+#:|@!?\"·")
 _FORMULA_START = "=+-@"
@@ -252,27 +252,7 @@ def function(title: str) -> str:
 
 
 def _clean(raw: str) -> tuple[str, list[Step]]:
-    if not _NEEDS_CLEANING.search(raw):
-        return raw, []
-    steps: list[Step] = []
-    text = unicodedata.normalize("NFC", raw)
-    if text != raw:
-        steps.append(UNICODE)
-    kept: list[str] = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in " \t\n\r" or category in ("Zs", "Zl", "Zp"):
-            kept.append(" ")
-        elif category == "Cc" or (category == "Cf" and ch not in "\u200c\u200d"):
-            if CONTROL not in steps:
-                steps.append(CONTROL)
-        else:
-            kept.append(ch)
-    spaced = "".join(kept)
-    collapsed = _SPACES.sub(" ", spaced).strip()
-    if collapsed != spaced:
-        steps.append(WHITESPACE)
-    return collapsed, steps
+    return tidy(raw, unicode=UNICODE, control=CONTROL, whitespace=WHITESPACE)
 
 
 def _invalid_reason(text: str) -> str | None:
