@@ -16,12 +16,22 @@ quadratic block.
 their levels (as DuckDB SQL), the link type and `inputs.INPUT_VERSION`. Blocking rules are
 left out on purpose: they choose which pairs get scored, not what a score means, so tuning
 them must not invalidate a stored model.
+
+Extra identifiers (`extra_exact`): a file or a CRM may hold identifiers the canonical model
+has no field for (date of birth, LEI, a national id number). Each becomes one more comparison
+on its own input column `id_<name>` (exact, optionally near levels: a few typos, similar
+text), one more blocking rule, a deterministic rule (with the entity's name) for the prior
+and an EM rule.
+Every function here takes them as `extra_exact=()`; with none, settings, rules and
+fingerprint are exactly those of the entity alone, and with some the fingerprint covers them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -303,6 +313,87 @@ COMPANY_TRAINING = TrainingRules(
 )
 
 
+# --- extra identifiers ----------------------------------------------------------------------------
+
+_IDENTIFIER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+@dataclass(frozen=True)
+class ExtraIdentifier:
+    """An identifier outside the entity's canonical fields, compared on input column `id_<name>`.
+
+    `typos` > 0 adds a level for values at most that many edits apart (Damerau-Levenshtein):
+    a date of birth or a reference number typed with one wrong digit is still strong evidence,
+    which a bare exact comparison would count as a disagreement. `similar` adds a level for
+    values at least that Jaro-Winkler-similar, for longer free text used as a key (a street
+    address written "10001 S Woodlawn" and "10001 S. Woodlawn Ave"). EM learns what each
+    level is worth, so a loose level costs nothing where it does not help.
+    """
+
+    name: str
+    typos: int = 0
+    similar: float | None = None
+
+    def __post_init__(self) -> None:
+        if not _IDENTIFIER_NAME.fullmatch(self.name):
+            raise ValueError(
+                f"an extra identifier name must be lower-case letters, digits and _, starting with a "
+                f"letter, at most 40 characters; got {self.name!r}"
+            )
+        if not 0 <= self.typos <= 3:
+            raise ValueError(f"identifier {self.name!r}: typos must be 0, 1, 2 or 3, got {self.typos}")
+        if self.similar is not None and not 0.5 <= self.similar < 1.0:
+            raise ValueError(
+                f"identifier {self.name!r}: similar is a Jaro-Winkler threshold in [0.5, 1), got {self.similar}"
+            )
+
+    @property
+    def column(self) -> str:
+        """The match-input column; prefixed so that no identifier can shadow a canonical column."""
+        return f"id_{self.name}"
+
+
+ExtraExact = Sequence[str | ExtraIdentifier]
+
+
+def extra_identifiers(extra_exact: ExtraExact = ()) -> tuple[ExtraIdentifier, ...]:
+    """`extra_exact` as ExtraIdentifier objects (a bare name is exact only); names must not repeat."""
+    identifiers = tuple(i if isinstance(i, ExtraIdentifier) else ExtraIdentifier(str(i)) for i in extra_exact)
+    names = [i.name for i in identifiers]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"extra identifiers repeat: {repeated}")
+    return identifiers
+
+
+def _extra_comparison(identifier: ExtraIdentifier) -> Comparison:
+    column, noun = identifier.column, identifier.name.replace("_", " ")
+    levels: list[tuple[ComparisonLevelCreator, str | None]] = [
+        (cll.NullLevel(column), None),
+        # No TF adjustment, as for e-mail and phone: an identifier shared by a duplicate pair is
+        # not a common value; identifiers held by very many records are nulled upstream instead.
+        (cll.ExactMatchLevel(column), f"same {noun}"),
+    ]
+    near = ""
+    if identifier.typos:
+        edits = "one edit" if identifier.typos == 1 else f"{identifier.typos} edits"
+        levels.append((cll.DamerauLevenshteinLevel(column, identifier.typos), f"{noun} {edits} apart"))
+        near += f" / damerau-levenshtein <= {identifier.typos}"
+    if identifier.similar is not None:
+        levels.append((cll.JaroWinklerLevel(column, identifier.similar), f"{noun} similar"))
+        near += f" / jaro-winkler >= {identifier.similar}"
+    levels.append((cll.ElseLevel(), f"different {noun}"))
+    return _custom(column, f"{column}: exact{near} / else", levels, counted_u_column=column)
+
+
+# The name columns an extra identifier is paired with in the deterministic (prior) rules: an
+# identifier alone may be shared by namesakes-to-be (a date of birth), with the name it is not.
+_NAME_ANCHOR: dict[Entity, tuple[str, ...]] = {
+    Entity.CONTACT: ("first_name_key", "last_name_key"),
+    Entity.COMPANY: ("name_key",),
+}
+
+
 # --- per entity -----------------------------------------------------------------------------------
 
 _COMPARISONS = {Entity.CONTACT: _contact_comparisons, Entity.COMPANY: _company_comparisons}
@@ -317,26 +408,44 @@ def _checked(entity: Entity | str) -> Entity:
     return entity
 
 
-def comparisons(entity: Entity) -> list[Comparison]:
+def comparisons(entity: Entity, extra_exact: ExtraExact = ()) -> list[Comparison]:
     """Fresh comparison objects (Splink's creators are mutable: `.configure()` changes them)."""
-    return _COMPARISONS[_checked(entity)]()
+    extras = [_extra_comparison(i) for i in extra_identifiers(extra_exact)]
+    return _COMPARISONS[_checked(entity)]() + extras
 
 
-def blocking_rules(entity: Entity) -> list[BlockingRuleCreator]:
-    return list(_BLOCKING[_checked(entity)])
+def blocking_rules(entity: Entity, extra_exact: ExtraExact = ()) -> list[BlockingRuleCreator]:
+    # An identifier is a key few records share (the guard of `inputs` nulls widely shared values).
+    extras = [block_on(i.column) for i in extra_identifiers(extra_exact)]
+    return list(_BLOCKING[_checked(entity)]) + extras
 
 
-def training_rules(entity: Entity) -> TrainingRules:
-    return _TRAINING[_checked(entity)]
+def training_rules(entity: Entity, extra_exact: ExtraExact = ()) -> TrainingRules:
+    """The entity's rules, plus per extra identifier a deterministic rule (with the name) and an
+    EM rule: a file without e-mail addresses or websites still has pairs to learn from."""
+    rules = _TRAINING[_checked(entity)]
+    identifiers = extra_identifiers(extra_exact)
+    if not identifiers:
+        return rules
+    anchor = _NAME_ANCHOR[entity]
+    return TrainingRules(
+        deterministic=(*rules.deterministic, *(block_on(*anchor, i.column) for i in identifiers)),
+        recall=rules.recall,
+        em=(*rules.em, *(block_on(i.column) for i in identifiers)),
+    )
 
 
-def match_settings(entity: Entity, *, creators: list[ComparisonCreator] | None = None) -> SettingsCreator:
+def match_settings(
+    entity: Entity, *, creators: list[ComparisonCreator] | None = None, extra_exact: ExtraExact = ()
+) -> SettingsCreator:
     """Settings without parameters; `creators` replaces the comparisons (configured copies)."""
     entity = _checked(entity)
     return SettingsCreator(
         link_type="dedupe_only",
-        comparisons=list(creators) if creators is not None else [c.creator for c in comparisons(entity)],
-        blocking_rules_to_generate_predictions=blocking_rules(entity),
+        comparisons=(
+            list(creators) if creators is not None else [c.creator for c in comparisons(entity, extra_exact)]
+        ),
+        blocking_rules_to_generate_predictions=blocking_rules(entity, extra_exact),
         # Per-comparison weights (mw_*) and TF columns are needed for explanations.
         retain_intermediate_calculation_columns=True,
         # Values (_l/_r) are not returned by predict; callers join them back by id if needed.
@@ -345,9 +454,9 @@ def match_settings(entity: Entity, *, creators: list[ComparisonCreator] | None =
     )
 
 
-def level_phrases(entity: Entity) -> dict[str, tuple[str, ...]]:
+def level_phrases(entity: Entity, extra_exact: ExtraExact = ()) -> dict[str, tuple[str, ...]]:
     """Per comparison name, the phrase of each non-null level in level order."""
-    return {c.name: c.phrases for c in comparisons(entity)}
+    return {c.name: c.phrases for c in comparisons(entity, extra_exact)}
 
 
 def tf_columns(entity: Entity) -> list[str]:
@@ -361,12 +470,15 @@ def tf_columns(entity: Entity) -> list[str]:
     return columns
 
 
-def settings_fingerprint(entity: Entity) -> str:
-    """A hash of what trained parameters mean (see the module docstring), 16 hex digits."""
+def settings_fingerprint(entity: Entity, extra_exact: ExtraExact = ()) -> str:
+    """A hash of what trained parameters mean (see the module docstring), 16 hex digits.
+
+    Extra identifiers enter as the comparisons they add, so with none the hash is unchanged.
+    """
     entity = _checked(entity)
     described = [
         _without_parameters(c.creator.create_comparison_dict(FINGERPRINT_DIALECT))
-        for c in comparisons(entity)
+        for c in comparisons(entity, extra_exact)
     ]
     payload = {
         "entity": entity.value,
