@@ -1,6 +1,6 @@
 """The `crm-hygiene` command: the domain commands, usable without Dagster.
 
-The orchestration layer (crm_hygiene_dagster.cli) adds `run` and `tenants` to this parser.
+The orchestration layer (crm_hygiene_dagster.cli) adds `run`, `tenants` and `train` to this parser.
 """
 
 from __future__ import annotations

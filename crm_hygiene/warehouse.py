@@ -43,5 +43,14 @@ def read_table(
     return conn.execute(f'SELECT {selected} FROM "{tenant_schema(tenant)}"."{table}"').fetch_df()
 
 
+def has_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> bool:
+    """Whether the tenant's schema holds `table` (a step reading last run's output asks first)."""
+    found = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [tenant_schema(tenant), table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
 def snapshot_table(entity_table: str) -> str:
     return f"snapshot_{entity_table}"

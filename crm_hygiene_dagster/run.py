@@ -51,12 +51,18 @@ def run_nightly(
     instance: dg.DagsterInstance | None = None,
     resources: dict[str, object] | None = None,
     log_level: str = "INFO",
+    full_dedupe: bool = False,
 ) -> RunSummary:
-    """Run `nightly_hygiene` for one tenant; never raises for a failed step, reports it instead."""
+    """Run `nightly_hygiene` for one tenant; never raises for a failed step, reports it instead.
+
+    `full_dedupe` scores every record pair instead of only new and changed records.
+    """
     instance = instance or instance_for_cli()
     register_tenant(instance, tenant)
     job = defs.resolve_job_def(nightly_hygiene.name)
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_config: dict[str, object] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if full_dedupe:
+        run_config["ops"] = {"candidate_pairs": {"config": {"full": True}}}
     kwargs: dict[str, object] = {}
     if resources:
         kwargs["resources"] = resources

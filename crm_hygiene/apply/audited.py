@@ -8,7 +8,7 @@ record edited since the snapshot is not overwritten and its change goes to revie
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crm_hygiene.ledger import (
@@ -186,7 +186,13 @@ class AuditedWriter:
         )
 
     def _proposals_for(
-        self, tenant: str, changes: Sequence[FieldChange], kind: ChangeKind, source: str, evidence: dict
+        self,
+        tenant: str,
+        changes: Sequence[FieldChange],
+        kind: ChangeKind,
+        source: str,
+        evidence: dict,
+        confidence: float = 1.0,
     ) -> list[Proposal]:
         return [
             Proposal.new(
@@ -199,7 +205,7 @@ class AuditedWriter:
                 kind,
                 source,
                 evidence,
-                1.0,
+                confidence,
                 self.policy_version,
                 self.run_id,
                 c.expected_version,
@@ -222,16 +228,34 @@ class AuditedWriter:
         )
 
     def merge(
-        self, tenant: str, entity: Entity, survivor_id: str, loser_id: str, *, evidence: dict | None = None
+        self,
+        tenant: str,
+        entity: Entity,
+        survivor_id: str,
+        loser_id: str,
+        *,
+        evidence: dict | None = None,
+        survivor_values: Mapping[str, tuple[str | None, str | None]] | None = None,
+        confidence: float = 1.0,
     ) -> WriteSummary:
-        """Merge all-or-nothing; the summary's group_id names the merge for `unmerge`."""
+        """Merge all-or-nothing; the summary's group_id names the merge for `unmerge`.
+
+        `survivor_values` maps a field of the survivor to (value it holds now, value it gets):
+        survivorship's choice among the merged records. The writes join the merge's group, so
+        they succeed or fail with it and an unmerge puts them back too; each is guarded by the
+        value it expects, so a rep's edit since the snapshot turns the merge into a conflict.
+        `confidence` is the match probability for a matcher's merge (1.0 for a person's).
+        """
         changes = merge_changes(self.store, tenant, entity, survivor_id, loser_id)
+        for name, (old, new) in (survivor_values or {}).items():
+            changes.append(FieldChange(entity, survivor_id, name, old, new))
         proposals = self._proposals_for(
             tenant,
             changes,
             ChangeKind.MERGE,
             "merge",
             {"survivor": survivor_id, "loser": loser_id, **(evidence or {})},
+            confidence,
         )
         # The merge is named by its defining change (the loser's merged_into), once per generation.
         head = next(p for p in proposals if p.field == "merged_into")

@@ -308,6 +308,20 @@ class Ledger:
         with self._engine.connect() as connection:
             return [rows.decision_from_row(row) for row in connection.execute(query)]
 
+    def latest_decisions(self, change_ids: Iterable[str]) -> dict[str, Decision]:
+        """The latest decision on each of the given changes that has one, by change id.
+
+        For a step that learns from what reviewers decided on its own proposals (a rejected
+        merge becomes a do-not-link pair) without paging through every tenant's decisions.
+        """
+        found: dict[str, Decision] = {}
+        with self._engine.connect() as connection:
+            for batch in _batches(dict.fromkeys(change_ids), IDS_PER_QUERY):
+                query = sa.select(decisions).where(decisions.c.change_id.in_(batch)).order_by(decisions.c.id)
+                for row in connection.execute(query):
+                    found[row.change_id] = rows.decision_from_row(row)
+        return found
+
     # -- summary -----------------------------------------------------------------------------
 
     def counts(self, tenant: str) -> dict[str, Any]:

@@ -23,9 +23,10 @@ def normalized_table(entity: Entity) -> str:
     return f"normalized_{spec(entity).table}"
 
 
-def _read(
+def read_entity_table(
     conn, tenant: str, entity: Entity, *, normalized: bool, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
+    """The tenant's normalized or snapshot table of `entity` (only `columns` of a snapshot), typed."""
     if normalized:
         frame = read_table(conn, tenant, normalized_table(entity))
         for column in frame.columns:
@@ -54,7 +55,7 @@ def normalized_records(
     metadata: dict[str, object] = {}
     with warehouse.get_connection() as conn:
         snapshots = {
-            entity: _read(conn, tenant, entity, normalized=False, columns=INPUT_COLUMNS[entity])
+            entity: read_entity_table(conn, tenant, entity, normalized=False, columns=INPUT_COLUMNS[entity])
             for entity in Entity
         }
         with worker_pool(Settings.from_env().workers) as workers:
@@ -88,8 +89,8 @@ def standardization_proposals_asset(
     parts = []
     with warehouse.get_connection() as conn:
         for entity in Entity:
-            snapshot = _read(conn, tenant, entity, normalized=False)
-            frame = _read(conn, tenant, entity, normalized=True)
+            snapshot = read_entity_table(conn, tenant, entity, normalized=False)
+            frame = read_entity_table(conn, tenant, entity, normalized=True)
             parts.append(standardization_proposals(tenant, entity, snapshot, frame))
         proposals = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True)
         write_table(conn, tenant, "standardization_proposals", proposals)
@@ -119,7 +120,7 @@ def normalized_records_schema(
     results, names = [], []
     with warehouse.get_connection() as conn:
         for entity in Entity:
-            frame = _read(conn, tenant, entity, normalized=True)
+            frame = read_entity_table(conn, tenant, entity, normalized=True)
             results.append(evaluate_schema(normalized_schema(entity), frame))
             names.append(spec(entity).table)
     return combine(results, names)
@@ -138,7 +139,7 @@ def normalized_records_expectations(
     passed = True
     with warehouse.get_connection() as conn:
         for entity in Entity:
-            outcome = run_normalized_suite(entity, _read(conn, tenant, entity, normalized=True))
+            outcome = run_normalized_suite(entity, read_entity_table(conn, tenant, entity, normalized=True))
             passed &= outcome.success
             name = spec(entity).table
             metadata[f"{name}.expectations"] = dg.MetadataValue.int(len(outcome.outcomes))

@@ -73,3 +73,22 @@ def test_merge_unmerge_and_audit_from_the_command_line(home: Path) -> None:
     missing = _run(home, "unmerge", "merge-does-not-exist")
     assert missing.returncode == 1
     assert "no merge 'merge-does-not-exist'" in missing.stderr
+
+
+def test_train_stores_a_new_model_version_that_the_next_run_uses(home: Path) -> None:
+    trained = _run(home, "train", "--tenant", "t1", "--entity", "company")
+    if trained.returncode == 1 and "first" in trained.stderr:  # run alone: no warehouse tables yet
+        assert _run(home, "run", "--tenant", "t1").returncode == 0
+        trained = _run(home, "train", "--tenant", "t1", "--entity", "company")
+    assert trained.returncode == 0, trained.stderr
+    missing = _run(home, "train", "--tenant", "nobody")
+    assert missing.returncode == 1
+    assert "run `crm-hygiene run --tenant nobody` first" in missing.stderr
+    result = json.loads(trained.stdout)
+    assert list(result) == ["company"] and result["company"]["records"] > 0
+    version = result["company"]["version"]
+    assert version >= 1
+    rerun = _run(home, "run", "--tenant", "t1", "--full-dedupe")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"companies.model: stored version {version}" in rerun.stdout
+    assert "companies.mode: full: full run asked" in rerun.stdout

@@ -17,22 +17,40 @@ from crm_hygiene_dagster.partitions import tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 
+ALL_ASSETS = {
+    "crm_snapshot",
+    "normalized_records",
+    "standardization_proposals",
+    "candidate_pairs",
+    "duplicate_clusters",
+    "merge_proposals",
+    "applied_merges",
+}
+
 
 def test_asset_graph_shape() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"crm_snapshot", "normalized_records", "standardization_proposals"}
+    assert keys == ALL_ASSETS
     for key in keys:
         assert graph.get(dg.AssetKey(key)).partitions_def == tenants
-    assert graph.get(dg.AssetKey("normalized_records")).parent_keys == {dg.AssetKey("crm_snapshot")}
-    assert graph.get(dg.AssetKey("standardization_proposals")).parent_keys == {
-        dg.AssetKey("normalized_records")
+    parents = {
+        "crm_snapshot": set(),
+        "normalized_records": {"crm_snapshot"},
+        "standardization_proposals": {"normalized_records"},
+        "candidate_pairs": {"normalized_records"},
+        "duplicate_clusters": {"candidate_pairs"},
+        "merge_proposals": {"duplicate_clusters"},
+        "applied_merges": {"merge_proposals"},
     }
+    for key, expected in parents.items():
+        assert graph.get(dg.AssetKey(key)).parent_keys == {dg.AssetKey(p) for p in expected}, key
     checks = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys}
     assert checks == {
         "crm_snapshot_schema": "crm_snapshot",
         "normalized_records_schema": "normalized_records",
         "normalized_records_expectations": "normalized_records",
+        "merge_proposals_schema_check": "merge_proposals",
     }
 
 
@@ -45,7 +63,7 @@ def test_nightly_job_and_schedule() -> None:
     job = defs.resolve_job_def("nightly_hygiene")
     assert job.partitions_def == tenants
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
-    assert selected == {"crm_snapshot", "normalized_records", "standardization_proposals"}
+    assert selected == ALL_ASSETS
     schedule = defs.resolve_schedule_def("nightly_hygiene_schedule")
     assert schedule.cron_schedule == NIGHTLY_CRON
     assert schedule.job_name == "nightly_hygiene"

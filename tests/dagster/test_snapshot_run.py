@@ -46,6 +46,7 @@ def test_nightly_run_materializes_the_snapshot_with_metadata(resources: dict[str
             "crm_snapshot:crm_snapshot_schema": True,
             "normalized_records:normalized_records_schema": True,
             "normalized_records:normalized_records_expectations": True,
+            "merge_proposals:merge_proposals_schema_check": True,
         }
         normalized = summary.materialized["normalized_records"]
         assert normalized["contacts.rows"] == 4

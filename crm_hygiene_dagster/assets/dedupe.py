@@ -1,0 +1,225 @@
+"""Deduplication: `candidate_pairs` -> `duplicate_clusters` -> `merge_proposals` -> `applied_merges`.
+
+Thin: each asset reads the tenant's warehouse tables, calls one step of
+`crm_hygiene.matching.tenant` (or `crm_hygiene.apply.merges`) and writes its result back.
+
+Applying the merges is an asset of its own, `applied_merges`, rather than a side effect of
+`merge_proposals`: the blocking check on `merge_proposals` can only protect the CRM if the
+writes happen downstream of it. It also keeps `merge_proposals` a pure function of its
+inputs (re-materializing it writes nothing to the CRM), and it is the place where the
+design's `scored_changes` will later feed merges in with the other changes.
+"""
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from crm_hygiene.apply.audited import AuditedWriter
+from crm_hygiene.apply.merges import apply_merge_proposals
+from crm_hygiene.matching import tenant as dedupe
+from crm_hygiene.matching.schemas import merge_proposals_schema
+from crm_hygiene.model import Entity, spec
+from crm_hygiene.warehouse import has_table, read_table, write_table
+from crm_hygiene_dagster.assets.pandera_checks import evaluate_schema
+from crm_hygiene_dagster.assets.standardize import normalized_records, read_entity_table
+from crm_hygiene_dagster.partitions import tenants
+from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
+
+PROPOSALS_TABLE = "merge_proposals"
+APPLIED_TABLE = "applied_merges"
+
+
+def pairs_table(entity: Entity) -> str:
+    return f"candidate_pairs_{spec(entity).table}"
+
+
+def clusters_table(entity: Entity) -> str:
+    return f"duplicate_clusters_{spec(entity).table}"
+
+
+def read_records(
+    conn, tenant: str, entity: Entity, *, snapshot_columns: list[str] | None = None
+) -> dedupe.EntityRecords:
+    """An entity's snapshot (all columns, or only `snapshot_columns`) and normalized frame."""
+    return dedupe.EntityRecords(
+        entity,
+        read_entity_table(conn, tenant, entity, normalized=False, columns=snapshot_columns),
+        read_entity_table(conn, tenant, entity, normalized=True),
+    )
+
+
+def _previous(conn, tenant: str, table: str) -> pd.DataFrame | None:
+    return read_table(conn, tenant, table) if has_table(conn, tenant, table) else None
+
+
+class CandidatePairsConfig(dg.Config):
+    full: bool = Field(
+        default=False,
+        description="score every pair, instead of only the records new or changed since the last run",
+    )
+
+
+@dg.asset(
+    partitions_def=tenants,
+    deps=[normalized_records],
+    group_name="dedupe",
+    kinds={"duckdb", "splink"},
+    description=(
+        "Record pairs that may be the same contact or company, scored with the tenant's stored Splink "
+        "model (trained when missing or outdated), explained in words; do-not-link pairs removed. "
+        "Incremental: only new and changed records are scored when the previous run's pairs exist."
+    ),
+)
+def candidate_pairs(
+    context: dg.AssetExecutionContext,
+    config: CandidatePairsConfig,
+    warehouse: WarehouseResource,
+    ledger: LedgerResource,
+) -> dg.MaterializeResult:
+    tenant = context.partition_key
+    metadata: dict[str, object] = {}
+    with warehouse.get_connection() as conn, ledger.open() as book:
+        records = {
+            e: read_records(conn, tenant, e, snapshot_columns=["id", "updated_at"]) for e in dedupe.ENTITIES
+        }
+        previous = {e: _previous(conn, tenant, pairs_table(e)) for e in dedupe.ENTITIES}
+        previous_clusters = {e: _previous(conn, tenant, clusters_table(e)) for e in dedupe.ENTITIES}
+        metadata["do_not_link_learned"] = dg.MetadataValue.int(dedupe.learn_from_reviews(book, tenant))
+        found = dedupe.tenant_candidate_pairs(
+            book,
+            tenant,
+            records,
+            previous=previous,
+            previous_clusters=previous_clusters,
+            full=config.full,
+            progress=context.log.info,
+        )
+        for entity, result in found.items():
+            write_table(conn, tenant, pairs_table(entity), result.pairs)
+            name = spec(entity).table
+            metadata[f"{name}.pairs"] = dg.MetadataValue.int(len(result.pairs))
+            metadata[f"{name}.by_probability"] = dg.MetadataValue.json(result.bands())
+            metadata[f"{name}.mode"] = dg.MetadataValue.text(f"{result.mode}: {result.note}")
+            metadata[f"{name}.records_scored"] = dg.MetadataValue.int(result.scored_records)
+            metadata[f"{name}.live_records"] = dg.MetadataValue.int(result.live_records)
+            metadata[f"{name}.model"] = dg.MetadataValue.text(result.model.note)
+            metadata[f"{name}.do_not_link_dropped"] = dg.MetadataValue.int(result.dropped_do_not_link)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    partitions_def=tenants,
+    deps=[candidate_pairs],
+    group_name="dedupe",
+    kinds={"duckdb", "splink"},
+    description=(
+        "Every live record with its cluster at the auto-merge and at the review threshold, and its "
+        "stable entity id from the ledger's registry (ids follow the auto clusters)."
+    ),
+)
+def duplicate_clusters(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
+) -> dg.MaterializeResult:
+    tenant = context.partition_key
+    metadata: dict[str, object] = {}
+    with warehouse.get_connection() as conn, ledger.open() as book:
+        for entity in dedupe.ENTITIES:
+            records = read_records(conn, tenant, entity, snapshot_columns=["id"])
+            pairs = read_table(conn, tenant, pairs_table(entity))
+            clusters = dedupe.cluster_records(
+                book.registry, tenant, entity, records.live(), pairs, run_id=context.run.run_id
+            )
+            write_table(conn, tenant, clusters_table(entity), clusters)
+            for key, value in dedupe.cluster_summary(clusters).items():
+                metadata[f"{spec(entity).table}.{key}"] = dg.MetadataValue.int(value)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    name="merge_proposals",
+    partitions_def=tenants,
+    deps=[duplicate_clusters],
+    group_name="dedupe",
+    kinds={"duckdb", "pandas"},
+    description=(
+        "One proposal per (cluster, loser): survivor, match probability, explanation, survivorship "
+        "values field by field, change id, and the decision: auto (merged unseen) or review."
+    ),
+)
+def merge_proposals_asset(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
+) -> dg.MaterializeResult:
+    tenant = context.partition_key
+    with warehouse.get_connection() as conn, ledger.open() as book:
+        records = {e: read_records(conn, tenant, e) for e in dedupe.ENTITIES}
+        pairs = {e: read_table(conn, tenant, pairs_table(e)) for e in dedupe.ENTITIES}
+        clusters = {e: read_table(conn, tenant, clusters_table(e)) for e in dedupe.ENTITIES}
+        proposals = dedupe.tenant_merge_proposals(book, tenant, records, pairs, clusters)
+        write_table(conn, tenant, PROPOSALS_TABLE, proposals)
+    by_entity = proposals.groupby(["entity", "decision"]).size()
+    reasons = proposals.loc[proposals["decision"] == dedupe.REVIEW, "reason"].value_counts()
+    return dg.MaterializeResult(
+        metadata={
+            "proposals": dg.MetadataValue.int(len(proposals)),
+            "auto": dg.MetadataValue.int(int((proposals["decision"] == dedupe.AUTO).sum())),
+            "review": dg.MetadataValue.int(int((proposals["decision"] == dedupe.REVIEW).sum())),
+            "by_entity": dg.MetadataValue.json({f"{e}.{d}": int(n) for (e, d), n in by_entity.items()}),
+            "review_reasons": dg.MetadataValue.json({str(k): int(v) for k, v in reasons.items()}),
+            "policy_version": dg.MetadataValue.text(dedupe.DEDUPE_POLICY_VERSION),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=merge_proposals_asset,
+    blocking=True,
+    description=(
+        "Pandera: one tenant, probabilities in [0, 1], auto only above the auto-merge threshold, no "
+        "record merged into itself or twice, a survivor never a loser elsewhere, unique change ids."
+    ),
+)
+def merge_proposals_schema_check(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    tenant = context.partition_key
+    with warehouse.get_connection() as conn:
+        proposals = read_table(conn, tenant, PROPOSALS_TABLE)
+    # Failure samples name records by `id`: the loser is the record a merge would change.
+    passed, metadata = evaluate_schema(
+        merge_proposals_schema(tenant), proposals.assign(id=proposals["loser_id"])
+    )
+    return dg.AssetCheckResult(passed=passed, metadata=metadata)
+
+
+@dg.asset(
+    partitions_def=tenants,
+    deps=[merge_proposals_asset],
+    group_name="dedupe",
+    kinds={"duckdb", "sqlite"},
+    description=(
+        "Auto merges applied through the audited writer (companies first, survivorship values "
+        "included, each write audited with run id, policy version and evidence; undo with "
+        "`crm-hygiene unmerge`); review merges put in the ledger's review queue."
+    ),
+)
+def applied_merges(
+    context: dg.AssetExecutionContext,
+    crm_store: CrmStoreResource,
+    warehouse: WarehouseResource,
+    ledger: LedgerResource,
+) -> dg.MaterializeResult:
+    tenant = context.partition_key
+    with warehouse.get_connection() as conn, ledger.open() as book:
+        proposals = read_table(conn, tenant, PROPOSALS_TABLE)
+        writer = AuditedWriter(
+            crm_store.open(), book, run_id=context.run.run_id, policy_version=dedupe.DEDUPE_POLICY_VERSION
+        )
+        outcome = apply_merge_proposals(writer, proposals, tenant=tenant, progress=context.log.info)
+        write_table(conn, tenant, APPLIED_TABLE, outcome.table())
+    by_entity = outcome.table().groupby(["entity", "outcome"]).size()
+    return dg.MaterializeResult(
+        metadata={
+            **{key: dg.MetadataValue.int(value) for key, value in outcome.counts().items()},
+            "by_entity": dg.MetadataValue.json({f"{e}.{o}": int(n) for (e, o), n in by_entity.items()}),
+        }
+    )
