@@ -38,6 +38,7 @@ Mapping file (YAML; documented with examples in docs/dedupe.md):
       dob: {column: birth_date, typos: 1}    # exact, or one edit apart
       address: {column: addr, similar: 0.9}  # exact, or Jaro-Winkler >= 0.9
       lei: lei                               # exact only
+      coauthors: {column: co, split: "**"}   # a list: items in common (2+ / 1 / none)
 """
 
 from __future__ import annotations
@@ -63,13 +64,12 @@ from splink import Linker
 
 from crm_hygiene.matching.evaluate import PairwiseScores, pairwise_scores
 from crm_hygiene.matching.inputs import MATCH_COLUMNS, MAX_SHARED, as_arrow, match_input
-from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, _counted_u
+from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, em_pair_cap, fix_counted_us
 from crm_hygiene.matching.predict import AUTO_MERGE_THRESHOLD
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import (
     ExtraIdentifier,
     comparisons,
-    fix_counted_u,
     match_settings,
     training_rules,
 )
@@ -269,17 +269,20 @@ def _identifiers(raw: Any) -> tuple[IdentifierSpec, ...]:
         source, options = _source(where, value)
         typos = options.pop("typos", 0)
         similar = options.pop("similar", None)
+        split = options.pop("split", None)
         if options:
             raise DedupeInputError(
-                f"{where}: unknown keys {sorted(options)}; an identifier takes typos and similar"
+                f"{where}: unknown keys {sorted(options)}; an identifier takes typos, similar and split"
             )
+        if split is not None and (not isinstance(split, str) or not split):
+            raise DedupeInputError(f"{where}: split must be a non-empty text such as ';', got {split!r}")
         if not isinstance(typos, int) or isinstance(typos, bool):
             raise DedupeInputError(f"{where}: typos must be a whole number, got {typos!r}")
         if similar is not None and (not isinstance(similar, int | float) or isinstance(similar, bool)):
             raise DedupeInputError(f"{where}: similar must be a number such as 0.9, got {similar!r}")
         try:
             identifier = ExtraIdentifier(
-                _identifier_name(str(name)), typos, None if similar is None else float(similar)
+                _identifier_name(str(name)), typos, None if similar is None else float(similar), split
             )
         except ValueError as exc:
             raise DedupeInputError(f"{where}: {exc}") from None
@@ -633,15 +636,30 @@ def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
     )
     identifiers = pd.DataFrame(
         {
-            spec_.identifier.column: identifier_keys(_resolve(table, spec_.source, mapping.missing)).to_numpy(
-                dtype=object
-            )
+            spec_.identifier.column: _identifier_values(
+                _resolve(table, spec_.source, mapping.missing), spec_.identifier
+            ).to_numpy(dtype=object)
             for spec_ in mapping.identifiers
         },
         index=pd.RangeIndex(len(table)),
     )
     identifiers.index = ids.to_numpy(dtype=object)
     return MappedFile(ids=ids, id_values=id_values, raw=raw, identifiers=identifiers)
+
+
+def _identifier_values(values: pd.Series, identifier: ExtraIdentifier) -> pd.Series:
+    return identifier_keys(values) if identifier.split is None else identifier_lists(values, identifier.split)
+
+
+def identifier_lists(values: pd.Series, split: str) -> pd.Series:
+    """Cells split at `split` into sorted lists of distinct item keys (as `identifier_keys`);
+    no item left -> None. "A B**a-b**C" with "**" -> ["ab", "c"]."""
+    items = values.map(lambda text: None if text is None else text.split(split)).explode()
+    keys = identifier_keys(items.where(items.notna(), None)).dropna()
+    lists = keys.groupby(level=0).agg(lambda ks: sorted(set(ks)))
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    out[lists.index] = lists.to_numpy()
+    return out
 
 
 def identifier_keys(values: pd.Series) -> pd.Series:
@@ -710,9 +728,23 @@ def file_match_input(mapped: MappedFile, entity: Entity) -> pd.DataFrame:
     normalize = normalize_contacts if entity is Entity.CONTACT else normalize_companies
     inputs = match_input(entity, normalize(snapshot).frame)
     for column in mapped.identifiers.columns:
-        keys = mapped.identifiers[column].reindex(inputs["unique_id"].to_numpy())
-        inputs[column] = _unshare(pd.Series(keys.to_numpy(dtype=object), index=inputs.index))
+        keys = pd.Series(
+            mapped.identifiers[column].reindex(inputs["unique_id"].to_numpy()).to_numpy(dtype=object),
+            index=inputs.index,
+        )
+        is_list = keys.map(lambda v: isinstance(v, list)).any()
+        inputs[column] = _unshare_items(keys) if is_list else _unshare(keys)
     return inputs
+
+
+def _unshare_items(lists: pd.Series, max_shared: int = MAX_SHARED) -> pd.Series:
+    """Lists without the items held by more than `max_shared` records (an empty list -> None)."""
+    items = lists.explode().dropna()
+    shared = set(items.value_counts().loc[lambda c: c > max_shared].index)
+    if not shared:
+        return lists
+    kept = lists.map(lambda v: [i for i in v if i not in shared] if isinstance(v, list) else None)
+    return kept.map(lambda v: v or None).astype(object)
 
 
 # --- training, prediction, clustering --------------------------------------------------------------
@@ -747,8 +779,9 @@ def _arrow_with_identifiers(
 ) -> pa.Table:
     table = as_arrow(entity, inputs)
     for identifier in identifiers:
+        kind = pa.string() if identifier.split is None else pa.list_(pa.string())
         table = table.append_column(
-            identifier.column, pa.array(inputs[identifier.column].to_numpy(dtype=object), pa.string())
+            identifier.column, pa.array(inputs[identifier.column].to_numpy(dtype=object), kind)
         )
     return table
 
@@ -767,11 +800,7 @@ def _fit(
     the file has no pairs for are skipped, and EM runs without term frequencies (module docstring)."""
     rules = training_rules(entity, identifiers)
     to_train = comparisons(entity, identifiers)
-    for comparison in to_train:
-        if comparison.counted_u_column:
-            u = _counted_u(session.con, records.physical_name, comparison.counted_u_column)
-            if u is not None:
-                fix_counted_u(comparison, u)
+    fix_counted_us(session.con, records.physical_name, to_train)
     settings = match_settings(entity, creators=[c.creator for c in to_train], extra_exact=identifiers)
     linker = Linker(records, settings, log_level=None)
     say("training: prior from deterministic rules")
@@ -790,9 +819,48 @@ def _fit(
             continue
         say(f"training: EM on {sql}")
         linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=max_pairs, estimate_without_term_frequencies=True
+            rule, max_pairs=em_pair_cap(max_pairs), estimate_without_term_frequencies=True
         )
+    remove_matches_from_u(linker, say)
     return linker
+
+
+# `remove_matches_from_u` never makes a level more than this many times stronger than the
+# sampled u said (a factor of 20 is 4.3 bits): the correction rests on estimated m and prior.
+MAX_U_CORRECTION = 20.0
+
+
+def remove_matches_from_u(linker: Linker, say: Progress | None = None) -> None:
+    """Take the true duplicates out of every u: u = (u_sampled - prior * m) / (1 - prior).
+
+    u is sampled (or counted) over random pairs, and a random pair is a duplicate with
+    probability `prior`, so what was measured is prior * m + (1 - prior) * u. In a CRM table
+    the prior is tiny and this changes nothing; in a file where a few entities hold much of
+    the rows (patstat: Philips holds 676 of 2,379, a random pair is a duplicate 1 time in 10)
+    the agreement of duplicates made "same name" look common among non-duplicates and worth
+    almost nothing.
+    """
+    settings = linker._settings_obj  # see _keep_prior_usable
+    prior = float(settings._probability_two_random_records_match)
+    if not 0.0 < prior < 1.0:
+        return
+    changed = []
+    for comparison in settings.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level or not (level._m_is_trained and level._u_is_trained):
+                continue
+            u, m = float(level.u_probability), float(level.m_probability)
+            corrected = max((u - prior * m) / (1.0 - prior), u / MAX_U_CORRECTION)
+            if corrected < u * 0.99:
+                changed.append(
+                    f"{comparison.output_column_name}: {level.label_for_charts} {u:.3g} -> {corrected:.3g}"
+                )
+            level._u_probability = corrected
+    if changed and say is not None:
+        say(
+            f"training: u without the duplicates among random pairs (prior {prior:.3g}): "
+            + "; ".join(changed)
+        )
 
 
 # When the deterministic rules find no pair at all (a small file without exact duplicates, or

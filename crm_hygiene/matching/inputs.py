@@ -29,6 +29,8 @@ together (see `predict.predict_new`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -210,8 +212,12 @@ def _is_handle(local: pd.Series, first: pd.Series, last: pd.Series) -> pd.Series
 
 def _ascii_letters(values: pd.Series) -> pd.Series:
     """Lower-case a-z only, accents folded ("Léger" -> "leger"); None stays None."""
-    folded = values.str.normalize("NFKD").str.lower()
-    return folded.str.replace(r"[^a-z]+", "", regex=True)
+
+    def fold(distinct: pd.Series) -> pd.Series:
+        folded = distinct.str.normalize("NFKD").str.lower()
+        return folded.str.replace(r"[^a-z]+", "", regex=True)
+
+    return _per_value(values, fold)
 
 
 # --- companies ------------------------------------------------------------------------------------
@@ -265,8 +271,25 @@ def rarest_tokens(tokens: pd.Series) -> pd.Series:
 # --- helpers --------------------------------------------------------------------------------------
 
 
+def _per_value(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`transform` applied once per distinct value, not per row: a million contacts hold a few
+    thousand cities and first names, so string methods run on those only. Missing values stay
+    missing (None) and are not passed to `transform`."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    done = transform(pd.Series(np.asarray(uniques, dtype=object), dtype=object)).astype(object)
+    done = done.where(done.notna(), None).to_numpy(dtype=object)
+    out = np.full(len(values), None, dtype=object)
+    present = codes >= 0
+    out[present] = done[codes[present]]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def _text(values: pd.Series, *, lower: bool = False, upper: bool = False) -> pd.Series:
     """Strings stripped of surrounding blanks (cased as asked); empty or missing -> None."""
+    return _per_value(values, lambda distinct: _text_of(distinct, lower=lower, upper=upper))
+
+
+def _text_of(values: pd.Series, *, lower: bool, upper: bool) -> pd.Series:
     text = values.astype(object).where(values.notna(), None)
     present = text.notna()
     if present.any():

@@ -7,7 +7,8 @@
    except the u of exact-equality levels on columns like e-mail and phone, which is counted
    exactly over all records (`settings.Comparison.counted_u_column`): in a large table a
    bounded sample holds too few agreeing pairs to estimate it;
-3. m per level by expectation maximisation on two blocking rules that cover each other.
+3. m per level by expectation maximisation on two blocking rules that cover each other,
+   each on at most `em_max_pairs` blocked pairs (hash-based sample of larger blocks).
 
 The result, `TrainedModel`, holds the entity, the fingerprint of the settings it was trained
 with, the prior and, per comparison, m and u of every non-null level: a JSON-able dict with
@@ -33,6 +34,7 @@ from splink import Linker, SettingsCreator
 from crm_hygiene.matching.inputs import as_arrow, ensure_match_input
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import (
+    Comparison,
     comparisons,
     fix_counted_u,
     match_settings,
@@ -49,6 +51,10 @@ logger = logging.getLogger(__name__)
 MODEL_FORMAT = 1
 # u needs enough random pairs to see the rare agreeing levels; 5 M pairs take seconds in DuckDB.
 DEFAULT_MAX_PAIRS = 5_000_000
+# EM needs far fewer pairs than u: it estimates m from pairs a blocking rule already makes
+# likely duplicates. At 1 M demo contacts the first+last name block holds 4 M pairs; EM on a
+# 1 M sample of it halved training time with unchanged accuracy.
+DEFAULT_EM_MAX_PAIRS = 1_000_000
 DEFAULT_SEED = 42
 
 
@@ -125,10 +131,13 @@ def train(
     max_pairs: int = DEFAULT_MAX_PAIRS,
     seed: int = DEFAULT_SEED,
     con: duckdb.DuckDBPyConnection | None = None,
+    em_max_pairs: int | None = None,
 ) -> TrainedModel:
     """Estimate prior, u and m on `frame` (a normalized frame of `entity`, or its match input).
 
     Sampling is hash-based, so the same records, `max_pairs` and `seed` give the same model.
+    `max_pairs` bounds the random pairs of u sampling, `em_max_pairs` (default
+    `DEFAULT_EM_MAX_PAIRS`, at most `max_pairs`) the pairs of each EM run.
     Raises ValueError with fewer than two live records (there is no pair to learn from).
     """
     entity = Entity(entity)
@@ -137,9 +146,14 @@ def train(
         raise ValueError(f"train({entity.value}): need at least 2 live records, got {len(inputs)}")
     if max_pairs < 1:
         raise ValueError(f"max_pairs must be positive, got {max_pairs}")
+    if em_max_pairs is not None and em_max_pairs < 1:
+        raise ValueError(f"em_max_pairs must be positive, got {em_max_pairs}")
+    em_pairs = em_pair_cap(max_pairs, em_max_pairs)
     started = time.perf_counter()
     with SplinkSession(con) as session:
-        linker, counted = fit_linker(entity, inputs, session, max_pairs=max_pairs, seed=seed)
+        linker, counted = fit_linker(
+            entity, inputs, session, max_pairs=max_pairs, seed=seed, em_max_pairs=em_pairs
+        )
         # The parameters prediction would use now (see _parameters).
         prior, params, untrained = _parameters(linker._settings_obj)
     seconds = time.perf_counter() - started
@@ -157,6 +171,7 @@ def train(
             "records": len(inputs),
             "seconds": round(seconds, 2),
             "max_pairs": max_pairs,
+            "em_max_pairs": em_pairs,
             "seed": seed,
             "splink_version": version("splink"),
             "untrained_levels": untrained,
@@ -172,6 +187,7 @@ def fit_linker(
     *,
     max_pairs: int = DEFAULT_MAX_PAIRS,
     seed: int = DEFAULT_SEED,
+    em_max_pairs: int | None = None,
 ) -> tuple[Linker, dict[str, float]]:
     """The trained Splink linker itself, on `session`, and the u values that were counted.
 
@@ -182,13 +198,7 @@ def fit_linker(
     rules = training_rules(entity)
     records = session.register(as_arrow(entity, inputs), f"{entity.value}_train")
     to_train = comparisons(entity)
-    counted: dict[str, float] = {}
-    for comparison in to_train:
-        if comparison.counted_u_column:
-            u = _counted_u(session.con, records.physical_name, comparison.counted_u_column)
-            if u is not None:
-                fix_counted_u(comparison, u)
-                counted[comparison.name] = u
+    counted = fix_counted_us(session.con, records.physical_name, to_train)
     logger.info("train %s: %d records, counted u of exact levels: %s", entity.value, len(inputs), counted)
     # log_level=None: Splink must not reconfigure the application's logging.
     linker = Linker(records, match_settings(entity, creators=[c.creator for c in to_train]), log_level=None)
@@ -200,22 +210,73 @@ def fit_linker(
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     for rule in rules.em:
         logger.info("train %s: EM on %s", entity.value, rule.get_blocking_rule("duckdb").blocking_rule_sql)
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=max_pairs)
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, max_pairs=em_pair_cap(max_pairs, em_max_pairs)
+        )
     return linker, counted
 
 
-def _counted_u(con: duckdb.DuckDBPyConnection, table: str, column: str) -> float | None:
+def em_pair_cap(max_pairs: int, em_max_pairs: int | None = None) -> int:
+    """The pairs one EM run may use: `em_max_pairs` (default DEFAULT_EM_MAX_PAIRS), at most `max_pairs`."""
+    return min(max_pairs, DEFAULT_EM_MAX_PAIRS if em_max_pairs is None else em_max_pairs)
+
+
+def fix_counted_us(
+    con: duckdb.DuckDBPyConnection, table: str, to_train: list[Comparison]
+) -> dict[str, float]:
+    """Count and fix the u of the exact-equality levels of `to_train` (see the module docstring);
+    returns the counted values by comparison (a second level as `<name>[1]`)."""
+    counted: dict[str, float] = {}
+    for comparison in to_train:
+        if not comparison.counted_u_column:
+            continue
+        u = _counted_u(con, table, comparison.counted_u_column)
+        if u is not None:
+            fix_counted_u(comparison, u)
+            counted[comparison.name] = u
+        if comparison.counted_u_second_column:
+            second = _counted_u(
+                con, table, comparison.counted_u_second_column, after=comparison.counted_u_column
+            )
+            if second is not None:
+                fix_counted_u(comparison, second, level=1)
+                counted[f"{comparison.name}[1]"] = second
+    return counted
+
+
+def _counted_u(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, *, after: str | None = None
+) -> float | None:
     """Share of pairs of records (both with a value) that agree on `column`, counted exactly.
 
     Linear: one GROUP BY. Like random sampling it counts true duplicates too, so it is an
     upper bound of u among non-matches, a cautious one. None when no two records agree
     (Splink cannot take a u of 0; sampling then decides).
+
+    With `after`, `column` is a later level than equality on `after`: only pairs agreeing on
+    `column` but not on `after` count, and the pairs with a value of `after` are the whole.
     """
+    if after is not None:
+        return _counted_u_after(con, table, column, after)
     agreeing, present = con.sql(
         f'SELECT sum(n * (n - 1)), sum(n) FROM (SELECT count(*) AS n FROM "{table}" '
         f'WHERE "{column}" IS NOT NULL GROUP BY "{column}")'
     ).fetchall()[0]
     if not agreeing or not present or present < 2:
+        return None
+    return float(agreeing) / (float(present) * (float(present) - 1.0))
+
+
+def _counted_u_after(con: duckdb.DuckDBPyConnection, table: str, column: str, after: str) -> float | None:
+    both, agreeing_after, present = con.sql(
+        f'SELECT (SELECT sum(n * (n - 1)) FROM (SELECT count(*) AS n FROM "{table}" '
+        f'WHERE "{column}" IS NOT NULL AND "{after}" IS NOT NULL GROUP BY "{column}")), '
+        f'(SELECT sum(n * (n - 1)) FROM (SELECT count(*) AS n FROM "{table}" '
+        f'WHERE "{column}" IS NOT NULL AND "{after}" IS NOT NULL GROUP BY "{column}", "{after}")), '
+        f'(SELECT count(*) FROM "{table}" WHERE "{after}" IS NOT NULL)'
+    ).fetchall()[0]
+    agreeing = (both or 0) - (agreeing_after or 0)
+    if agreeing <= 0 or not present or present < 2:
         return None
     return float(agreeing) / (float(present) * (float(present) - 1.0))
 

@@ -21,7 +21,7 @@ Extra identifiers (`extra_exact`): a file or a CRM may hold identifiers the cano
 has no field for (date of birth, LEI, a national id number). Each becomes one more comparison
 on its own input column `id_<name>` (exact, optionally near levels: a few typos, similar
 text), one more blocking rule, a deterministic rule (with the entity's name) for the prior
-and an EM rule.
+and an EM rule; a list identifier (`split`) only the comparison (shared items).
 Every function here takes them as `extra_exact=()`; with none, settings, rules and
 fingerprint are exactly those of the entity alone, and with some the fingerprint covers them.
 """
@@ -64,6 +64,10 @@ class Comparison:
     # sampled: a bounded random sample almost never holds two records with the same e-mail
     # address in a million-record table, leaving that u to Splink's default (see model.train).
     counted_u_column: str | None = None
+    # Set when the second non-null level is equality on this column, reached only by pairs
+    # the first level (equality on `counted_u_column`) did not take: the mailbox name at
+    # another domain. Sampling almost never sees it either, so its u is counted too.
+    counted_u_second_column: str | None = None
 
     @property
     def name(self) -> str:
@@ -92,6 +96,7 @@ def _custom(
     levels: list[tuple[ComparisonLevelCreator, str | None]],
     *,
     counted_u_column: str | None = None,
+    counted_u_second_column: str | None = None,
 ) -> Comparison:
     """A CustomComparison from (level, phrase) pairs; the null level's phrase is None."""
     return Comparison(
@@ -102,6 +107,7 @@ def _custom(
         ),
         tuple(phrase for _, phrase in levels if phrase is not None),
         counted_u_column,
+        counted_u_second_column,
     )
 
 
@@ -118,14 +124,14 @@ def _exact(column: str, name: str, noun: str, *, tf: bool = False, counted_u: bo
     )
 
 
-def fix_counted_u(comparison: Comparison, u: float) -> None:
-    """Fix the u of `comparison`'s first non-null level (its identifier equality) before training.
+def fix_counted_u(comparison: Comparison, u: float, *, level: int = 0) -> None:
+    """Fix the u of `comparison`'s first (or `level`-th) non-null level before training.
 
     Splink's CustomComparison hands back the very level objects it was built from, so the
     configuration sticks to `comparison.creator`.
     """
-    first = next(level for level in comparison.creator.create_comparison_levels() if not level.is_null_level)
-    first.configure(u_probability=u, fix_u_probability=True)
+    non_null = [lv for lv in comparison.creator.create_comparison_levels() if not lv.is_null_level]
+    non_null[level].configure(u_probability=u, fix_u_probability=True)
 
 
 def _exact_or_similar(column: str, name: str, noun: str, plural: str, *, threshold: float) -> Comparison:
@@ -192,6 +198,7 @@ def _contact_comparisons() -> list[Comparison]:
             (cll.ElseLevel(), "different email"),
         ],
         counted_u_column="email_key",
+        counted_u_second_column="email_handle",
     )
     company_unknown = cll.And(
         cll.NullLevel("company_id"), cll.NullLevel("company_key"), cll.NullLevel("company_domain")
@@ -220,8 +227,32 @@ def _contact_comparisons() -> list[Comparison]:
         _exact("phone", "phone", "phone", counted_u=True),
         company,
         _exact_or_similar("title", "title", "title", "titles", threshold=0.9),
-        _exact_or_similar("city", "city", "city", "cities", threshold=0.9),
+        _contact_city(),
     ]
+
+
+def _contact_city() -> Comparison:
+    """City, except where the company agrees too: colleagues share the office's city, so
+    there the city repeats what the company comparison counted already. Counted twice, the
+    same last name + company + city made two colleagues with different first names score
+    >= 0.99 in a large table; as a null level the shared city weighs nothing there."""
+    same_company = cll.Or(cll.ExactMatchLevel("company_id"), cll.ExactMatchLevel("company_key"))
+    return _custom(
+        "city",
+        "city: (same city and same company: null) / exact (tf) / jaro-winkler >= 0.9 / else",
+        [
+            (cll.NullLevel("city"), None),
+            (
+                cll.And(cll.ExactMatchLevel("city"), same_company).configure(
+                    is_null_level=True, label_for_charts="same city and same company"
+                ),
+                None,
+            ),
+            (cll.ExactMatchLevel("city").configure(tf_adjustment_column="city"), "same city"),
+            (cll.JaroWinklerLevel("city", 0.9), "cities similar"),
+            (cll.ElseLevel(), "different city"),
+        ],
+    )
 
 
 CONTACT_BLOCKING: tuple[BlockingRuleCreator, ...] = (
@@ -328,11 +359,17 @@ class ExtraIdentifier:
     values at least that Jaro-Winkler-similar, for longer free text used as a key (a street
     address written "10001 S Woodlawn" and "10001 S. Woodlawn Ave"). EM learns what each
     level is worth, so a loose level costs nothing where it does not help.
+
+    `split` makes the identifier a list instead of one value: the cell is split at that text
+    into items (co-applicants "A**B**C", class codes), and the comparison counts shared items:
+    two or more / one / none. A list has no blocking, prior or EM rule of its own (Splink
+    cannot block EM on a list); its m is learned on the pairs the other rules bring.
     """
 
     name: str
     typos: int = 0
     similar: float | None = None
+    split: str | None = None
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER_NAME.fullmatch(self.name):
@@ -346,6 +383,13 @@ class ExtraIdentifier:
             raise ValueError(
                 f"identifier {self.name!r}: similar is a Jaro-Winkler threshold in [0.5, 1), got {self.similar}"
             )
+        if self.split is not None:
+            if not isinstance(self.split, str) or not self.split:
+                raise ValueError(
+                    f"identifier {self.name!r}: split must be a non-empty text, got {self.split!r}"
+                )
+            if self.typos or self.similar is not None:
+                raise ValueError(f"identifier {self.name!r}: a list (split) takes neither typos nor similar")
 
     @property
     def column(self) -> str:
@@ -368,6 +412,17 @@ def extra_identifiers(extra_exact: ExtraExact = ()) -> tuple[ExtraIdentifier, ..
 
 def _extra_comparison(identifier: ExtraIdentifier) -> Comparison:
     column, noun = identifier.column, identifier.name.replace("_", " ")
+    if identifier.split is not None:
+        return _custom(
+            column,
+            f"{column}: list overlap >= 2 / >= 1 / else",
+            [
+                (cll.NullLevel(column), None),
+                (cll.ArrayIntersectLevel(column, 2), f"share two or more {noun} items"),
+                (cll.ArrayIntersectLevel(column, 1), f"share one {noun} item"),
+                (cll.ElseLevel(), f"no {noun} item in common"),
+            ],
+        )
     levels: list[tuple[ComparisonLevelCreator, str | None]] = [
         (cll.NullLevel(column), None),
         # No TF adjustment, as for e-mail and phone: an identifier shared by a duplicate pair is
@@ -416,7 +471,7 @@ def comparisons(entity: Entity, extra_exact: ExtraExact = ()) -> list[Comparison
 
 def blocking_rules(entity: Entity, extra_exact: ExtraExact = ()) -> list[BlockingRuleCreator]:
     # An identifier is a key few records share (the guard of `inputs` nulls widely shared values).
-    extras = [block_on(i.column) for i in extra_identifiers(extra_exact)]
+    extras = [block_on(i.column) for i in extra_identifiers(extra_exact) if i.split is None]
     return list(_BLOCKING[_checked(entity)]) + extras
 
 
@@ -424,7 +479,7 @@ def training_rules(entity: Entity, extra_exact: ExtraExact = ()) -> TrainingRule
     """The entity's rules, plus per extra identifier a deterministic rule (with the name) and an
     EM rule: a file without e-mail addresses or websites still has pairs to learn from."""
     rules = _TRAINING[_checked(entity)]
-    identifiers = extra_identifiers(extra_exact)
+    identifiers = tuple(i for i in extra_identifiers(extra_exact) if i.split is None)
     if not identifiers:
         return rules
     anchor = _NAME_ANCHOR[entity]

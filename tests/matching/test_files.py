@@ -8,12 +8,14 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
 
 from crm_hygiene import cli
+from crm_hygiene.matching import files
 from crm_hygiene.matching.files import (
     FULL_NAME,
     DedupeInputError,
@@ -21,6 +23,7 @@ from crm_hygiene.matching.files import (
     default_mapping,
     default_output,
     identifier_keys,
+    identifier_lists,
     map_rows,
     parse_mapping,
     read_table,
@@ -153,6 +156,8 @@ def test_without_a_mapping_canonical_names_and_synonyms_are_used() -> None:
         ({"identifiers": {"dob": {"column": "d", "typos": 9}}}, "typos must be 0, 1, 2 or 3"),
         ({"identifiers": {"dob": {"column": "d", "similar": 1.5}}}, "Jaro-Winkler threshold"),
         ({"identifiers": {"dob": {"column": "d", "fuzzy": True}}}, "unknown keys ['fuzzy']"),
+        ({"identifiers": {"co": {"column": "d", "split": ""}}}, "split must be a non-empty text"),
+        ({"identifiers": {"co": {"column": "d", "split": ";", "typos": 1}}}, "neither typos nor similar"),
         ({"identifiers": {"DOB": "a", "dob": "b"}}, "names repeat"),
         ({"id": ["a", "b"]}, "id: expected one column name"),
         ({"missing": "n/a"}, "missing: expected a list"),
@@ -167,6 +172,64 @@ def test_mapping_errors_say_what_is_wrong(data: object, message: str) -> None:
 def test_identifier_keys_keep_letters_and_digits_only() -> None:
     keys = identifier_keys(pd.Series(["DE 123-456", "de123456", " -- ", None, "Ｘ１"]))
     assert keys.tolist() == ["de123456", "de123456", None, None, "x1"]
+
+
+def test_identifier_lists_are_sorted_distinct_item_keys() -> None:
+    lists = identifier_lists(pd.Series(["A B**a-b**C", None, "**", "x"], index=[5, 6, 7, 8]), "**")
+    assert lists.tolist() == [["ab", "c"], None, None, ["x"]]
+    assert lists.index.tolist() == [5, 6, 7, 8]
+
+
+def test_list_items_held_by_too_many_records_are_dropped() -> None:
+    lists = pd.Series([["a", "b"], ["a"], ["a", "c"], None], dtype=object)
+    assert files._unshare_items(lists, max_shared=2).tolist() == [["b"], None, ["c"], None]
+    assert files._unshare_items(lists, max_shared=3).tolist() == lists.tolist()
+
+
+def test_a_list_identifier_compares_shared_items_and_adds_no_rules() -> None:
+    entity = Entity.COMPANY
+    extra = (ExtraIdentifier("coauthors", split="**"),)
+    more = comparisons(entity, extra)
+    assert more[-1].name == "id_coauthors"
+    assert more[-1].phrases == (
+        "share two or more coauthors items",
+        "share one coauthors item",
+        "no coauthors item in common",
+    )
+    assert more[-1].counted_u_column is None
+    assert len(blocking_rules(entity, extra)) == len(blocking_rules(entity))
+    assert training_rules(entity, extra) is training_rules(entity)
+    assert settings_fingerprint(entity, extra) != settings_fingerprint(entity)
+    mapping = parse_mapping(
+        {"fields": {"name": "n"}, "identifiers": {"coauthors": {"column": "co", "split": "**"}}}, entity
+    )
+    assert mapping.extra_exact == extra
+
+
+def test_u_without_matches_takes_the_duplicates_out_of_random_pairs() -> None:
+    class Level:
+        def __init__(self, m: float, u: float, null: bool = False) -> None:
+            self.m_probability, self._u_probability = m, u
+            self.is_null_level, self._m_is_trained, self._u_is_trained = null, True, True
+            self.label_for_charts = "level"
+
+        @property
+        def u_probability(self) -> float:
+            return self._u_probability
+
+    levels = [Level(0.5, 0.1, null=True), Level(0.5, 0.1), Level(0.5, 0.02), Level(0.5, 0.9)]
+
+    comparison = SimpleNamespace(comparison_levels=levels, output_column_name="c")
+    settings = SimpleNamespace(_probability_two_random_records_match=0.05, comparisons=[comparison])
+    linker = SimpleNamespace(_settings_obj=settings)
+    said: list[str] = []
+    files.remove_matches_from_u(linker, said.append)  # type: ignore[arg-type]
+    assert levels[0].u_probability == 0.1  # null levels have no u
+    assert levels[1].u_probability == pytest.approx((0.1 - 0.05 * 0.5) / 0.95)
+    # Never more than MAX_U_CORRECTION times below the measured u.
+    assert levels[2].u_probability == pytest.approx(0.02 / files.MAX_U_CORRECTION)
+    assert levels[3].u_probability == pytest.approx((0.9 - 0.025) / 0.95)
+    assert said and "prior 0.05" in said[0]
 
 
 # --- extra identifiers in the settings -------------------------------------------------------------

@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from crm_hygiene.matching import inputs
 from crm_hygiene.matching.inputs import (
     MATCH_COLUMNS,
     SOURCE_COLUMNS,
@@ -175,3 +176,26 @@ def test_mailbox_names_that_cannot_be_checked_are_not_handles() -> None:
         ),
     )
     assert inputs["email_handle"].tolist() == [None, "sotaro7", None, None]
+
+
+def test_text_is_computed_once_per_distinct_value_with_the_same_result() -> None:
+    values = pd.Series([" Leeds ", None, "leeds", " Leeds ", 7, "", float("nan")], index=list("abcdefg"))
+    assert inputs._text(values, lower=True).tolist() == ["leeds", None, "leeds", "leeds", "7", None, None]
+    assert inputs._text(values, lower=True).index.tolist() == list("abcdefg")
+    assert inputs._text(values, upper=True).tolist()[:3] == ["LEEDS", None, "LEEDS"]
+    assert inputs._text(pd.Series([], dtype=object)).tolist() == []
+    calls: list[int] = []
+
+    def count(distinct: pd.Series) -> pd.Series:
+        calls.append(len(distinct))
+        return distinct.str.upper()
+
+    assert inputs._per_value(pd.Series(["a", "b", "a", None, "a"]), count).tolist() == [
+        "A",
+        "B",
+        "A",
+        None,
+        "A",
+    ]
+    assert calls == [2]
+    assert inputs._ascii_letters(pd.Series(["Léger", None, "O'Neil"])).tolist() == ["leger", None, "oneil"]

@@ -6,13 +6,17 @@ import dataclasses
 import json
 import logging
 
+import duckdb
 import pytest
 
 from crm_hygiene.matching.inputs import match_input
 from crm_hygiene.matching.model import (
+    DEFAULT_EM_MAX_PAIRS,
     SettingsMismatchError,
     TrainedModel,
+    _counted_u,
     configured_settings,
+    em_pair_cap,
     train,
 )
 from crm_hygiene.matching.settings import comparisons, fix_counted_u, settings_fingerprint
@@ -142,7 +146,16 @@ def test_u_of_exact_identifier_levels_is_counted() -> None:
     assert model.metadata["counted_u"]["email"] == pytest.approx(expected)
     # Fixed before training: neither sampling nor EM moved it.
     assert model.comparisons["email"].u[0] == pytest.approx(expected)
-    assert set(model.metadata["counted_u"]) == {"email", "phone"}
+    # The mailbox name at another domain: pairs agreeing on the handle but not on the address.
+    both = inputs[["email_handle", "email_key"]].dropna()
+    by_handle = both["email_handle"].value_counts().to_numpy(dtype=float)
+    by_address = both.value_counts().to_numpy(dtype=float)
+    agreeing = (by_handle * (by_handle - 1)).sum() - (by_address * (by_address - 1)).sum()
+    if agreeing > 0:
+        second = agreeing / (len(emails) * (len(emails) - 1))
+        assert model.metadata["counted_u"]["email[1]"] == pytest.approx(second)
+        assert model.comparisons["email"].u[1] == pytest.approx(second)
+    assert set(model.metadata["counted_u"]) - {"email[1]"} == {"email", "phone"}
     assert set(trained(Entity.COMPANY).metadata["counted_u"]) == {"name", "website", "phone"}
 
 
@@ -151,3 +164,29 @@ def test_fix_counted_u_sticks_to_the_comparison() -> None:
     fix_counted_u(email, 1e-6)
     levels = email.creator.create_comparison_dict("duckdb")["comparison_levels"]
     assert levels[1]["u_probability"] == 1e-6 and levels[1]["fix_u_probability"] is True
+    fix_counted_u(email, 2e-6, level=1)
+    levels = email.creator.create_comparison_dict("duckdb")["comparison_levels"]
+    assert levels[2]["u_probability"] == 2e-6 and levels[2]["fix_u_probability"] is True
+
+
+def test_a_second_level_counts_only_pairs_the_first_did_not_take() -> None:
+    con = duckdb.connect()
+    con.sql(
+        "CREATE TABLE t AS SELECT * FROM (VALUES ('a@x', 'a'), ('a@x', 'a'), ('a@y', 'a'), "
+        "('b@x', NULL), ('c@z', 'c'), ('c@w', 'c'), (NULL, NULL)) v(k, h)"
+    )
+    # Handle pairs: a 3*2 + c 2*1 = 8 ordered pairs, of which a@x 2*1 share the address too;
+    # 6 records have an address: 6*5 ordered pairs.
+    assert _counted_u(con, "t", "h", after="k") == pytest.approx(6 / 30)
+    con.sql("CREATE TABLE none_ AS SELECT * FROM (VALUES ('a@x', 'a'), ('a@x', 'a')) v(k, h)")
+    assert _counted_u(con, "none_", "h", after="k") is None
+
+
+def test_em_has_its_own_pair_cap() -> None:
+    assert em_pair_cap(5_000_000) == DEFAULT_EM_MAX_PAIRS
+    assert em_pair_cap(1_000) == 1_000  # never more than u sampling may use
+    assert em_pair_cap(5_000_000, 2_000_000) == 2_000_000
+    model = trained(Entity.CONTACT)
+    assert model.metadata["em_max_pairs"] == em_pair_cap(MAX_PAIRS)
+    with pytest.raises(ValueError, match="em_max_pairs"):
+        train(Entity.CONTACT, frame(Entity.CONTACT), em_max_pairs=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import duckdb
 import pytest
 import splink.comparison_library as cl
 from splink import block_on
@@ -98,3 +99,30 @@ def test_fingerprint_follows_the_input_version(monkeypatch: pytest.MonkeyPatch) 
 def test_no_settings_for_employment() -> None:
     with pytest.raises(ValueError, match="no matching"):
         match_settings(Entity.EMPLOYMENT)
+
+
+def test_a_contact_city_shared_with_the_company_weighs_nothing() -> None:
+    """Colleagues share the office's city: with the company agreeing, the city is a null level."""
+    city = next(c for c in comparisons(Entity.CONTACT) if c.name == "city")
+    levels = city.creator.get_comparison("duckdb").as_dict()["comparison_levels"]
+    assert [bool(level.get("is_null_level")) for level in levels] == [True, True, False, False, False]
+    condition = levels[1]["sql_condition"]
+
+    def gamma(left: dict[str, str | None], right: dict[str, str | None]) -> bool:
+        columns = ("city", "company_id", "company_key")
+        values = [left.get(c) for c in columns] + [right.get(c) for c in columns]
+        names = [f'"{c}_l"' for c in columns] + [f'"{c}_r"' for c in columns]
+        row = duckdb.sql(
+            f"SELECT coalesce({condition}, false) FROM (SELECT "
+            + ", ".join(f"${i + 1}::VARCHAR AS {n}" for i, n in enumerate(names))
+            + ")",
+            params=values,
+        ).fetchall()
+        return bool(row[0][0])
+
+    assert gamma({"city": "leeds", "company_key": "acme"}, {"city": "leeds", "company_key": "acme"})
+    assert gamma({"city": "leeds", "company_id": "C1"}, {"city": "leeds", "company_id": "C1"})
+    assert not gamma({"city": "leeds", "company_key": "acme"}, {"city": "leeds", "company_key": "zeta"})
+    assert not gamma({"city": "leeds"}, {"city": "leeds"})
+    assert not gamma({"city": "leeds", "company_key": "acme"}, {"city": "york", "company_key": "acme"})
+    assert level_phrases(Entity.CONTACT)["city"] == ("same city", "cities similar", "different city")
