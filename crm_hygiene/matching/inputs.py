@@ -106,8 +106,15 @@ SOURCE_COLUMNS: dict[Entity, tuple[str, ...]] = {
 }
 
 
-def match_input(entity: Entity, frame: pd.DataFrame, *, max_shared: int = MAX_SHARED) -> pd.DataFrame:
-    """The comparison columns of every live record of `frame` (a normalized frame of `entity`)."""
+def match_input(
+    entity: Entity, frame: pd.DataFrame, *, max_shared: int = MAX_SHARED, include_merged: bool = False
+) -> pd.DataFrame:
+    """The comparison columns of every live record of `frame` (a normalized frame of `entity`).
+
+    `include_merged` keeps the records merged away too: training wants them, because they
+    are known duplicates of their survivors, and a CRM cleaned by earlier runs would
+    otherwise hold too few duplicate pairs to learn from.
+    """
     entity = Entity(entity)
     if entity not in MATCH_COLUMNS:
         raise ValueError(f"no matching is defined for {entity.value} records")
@@ -117,7 +124,7 @@ def match_input(entity: Entity, frame: pd.DataFrame, *, max_shared: int = MAX_SH
             f"match_input({entity.value}): the frame lacks {missing}; pass the frame of "
             "crm_hygiene.normalize.records.normalize_tenant / normalize_contacts / normalize_companies"
         )
-    live = frame[frame["status"].astype(object) != Status.MERGED.value]
+    live = frame if include_merged else frame[frame["status"].astype(object) != Status.MERGED.value]
     if live["id"].isna().any():
         raise ValueError(f"match_input({entity.value}): {int(live['id'].isna().sum())} record(s) have no id")
     if live["id"].duplicated().any():

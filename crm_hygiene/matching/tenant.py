@@ -60,6 +60,7 @@ from crm_hygiene.ledger import (
 )
 from crm_hygiene.ledger.registry import DedupRegistry
 from crm_hygiene.matching.explain import explain
+from crm_hygiene.matching.inputs import is_match_input, match_input
 from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, TrainedModel, train
 from crm_hygiene.matching.predict import (
     AUTO_MERGE_THRESHOLD,
@@ -190,7 +191,13 @@ def train_and_store(
     data it cannot learn from): a person asked for this model and should see why it failed.
     """
     entity = Entity(entity)
-    model = train(entity, normalized, max_pairs=max_pairs)
+    # Merged-away records take part: each is a known duplicate of its survivor (see match_input).
+    inputs = (
+        normalized
+        if is_match_input(entity, normalized)
+        else match_input(entity, normalized, include_merged=True)
+    )
+    model = train(entity, inputs, max_pairs=max_pairs)
     version = registry.save_match_model(
         tenant,
         entity.value,

@@ -94,6 +94,13 @@ def test_merged_records_are_left_out() -> None:
     assert inputs["unique_id"].tolist() == ["C0", "C2"]
 
 
+def test_training_may_keep_the_merged_records_as_known_duplicates() -> None:
+    frame = contacts({"status": "active"}, {"status": "merged"}, {"status": "flagged"})
+    out = match_input(Entity.CONTACT, frame, include_merged=True)
+    assert len(out) == 3
+    assert len(match_input(Entity.CONTACT, frame)) == 2, "prediction still leaves them out"
+
+
 def test_values_shared_by_too_many_records_are_not_identity() -> None:
     rows = [{"phone_e164": "+15550000"}] * 3 + [{"phone_e164": "+15551111"}] * 2
     inputs = match_input(Entity.CONTACT, contacts(*rows), max_shared=2)
