@@ -79,7 +79,9 @@ def per_distinct(
     """
     extra = [c for c in columns if c not in BASE_COLUMNS]
     text = values.astype(object).where(values.notna(), None)
-    text = text.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    # A scan in C says whether anything but text is there; only then is each value spelled out.
+    if pd.api.types.infer_dtype(text, skipna=True) not in ("string", "empty"):
+        text = text.map(lambda v: v if v is None or isinstance(v, str) else str(v))
     # Each row's code names its distinct (value, context) pair; factorizing is vectorized.
     value_codes, value_uniques = factorize_values(text.to_numpy(dtype=object))
     if context is None:

@@ -52,3 +52,8 @@ def test_factorizing_round_trips(items: list[str | None]) -> None:
     codes, distinct = factorize_values(np.array(items, dtype=object))
     assert [distinct[c] for c in codes] == items
     assert len({distinct[c] for c in set(codes.tolist())}) == len(set(codes.tolist()))
+
+
+def test_values_that_are_not_text_are_spelled_out_before_parsing() -> None:
+    out = per_distinct(pd.Series([12345, "ab", None, 2.5], dtype=object), _upper, COLUMNS)
+    assert out["value"].tolist() == ["12345", "AB", None, "2.5"]
