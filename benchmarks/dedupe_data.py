@@ -81,13 +81,3 @@ def truth(path: Path, entity: Entity) -> pd.Series:
 
 def raw_contacts(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path / "contact_raw.parquet")
-
-
-def high_water_mb() -> float:
-    """This process's peak RSS (VmHWM) since it started its program."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    from machine import peak_rss_mb
-
-    return peak_rss_mb()

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import dedupe_data
-from dedupe_data import high_water_mb
-from machine import machine
+from machine import high_water_mb, machine
 
 from crm_hygiene.matching.evaluate import PairwiseScores, count_pairs, pairwise_scores, scores_from_counts
 from crm_hygiene.matching.model import train

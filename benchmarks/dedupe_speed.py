@@ -42,8 +42,7 @@ from typing import Any
 
 import dedupe_data
 import pandas as pd
-from dedupe_data import high_water_mb
-from machine import machine
+from machine import high_water_mb, machine
 
 from crm_hygiene.matching.evaluate import pairwise_scores
 from crm_hygiene.model import Entity

@@ -15,6 +15,20 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def high_water_mb() -> float:
+    """This process's peak RSS since it started its program.
+
+    Linux's VmHWM is reset at exec, so a child process does not inherit the figure of the
+    process it was forked from, as `ru_maxrss` does; elsewhere `peak_rss_mb`.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return peak_rss_mb()
+
+
 def machine() -> dict[str, object]:
     info: dict[str, object] = {"cpus": os.cpu_count(), "python": platform.python_version()}
     cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")

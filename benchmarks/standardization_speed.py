@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from machine import machine, peak_rss_mb
+from machine import high_water_mb, machine
 
 from crm_hygiene.model import Entity
 
@@ -70,18 +70,9 @@ def prepare(contacts: int, seed: int, cache: Path) -> Path:
     return path
 
 
-def _high_water_mb() -> float:
-    """This process's peak RSS since it started its program (VmHWM resets at exec, so a worker
-    does not inherit the figure of the process it was forked from, as ru_maxrss does)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return peak_rss_mb()
-
-
 def _worker_peak_mb(pause: float) -> tuple[int, float]:
     time.sleep(pause)  # long enough for every worker to take one of these
-    return os.getpid(), _high_water_mb()
+    return os.getpid(), high_water_mb()
 
 
 def _read(path: Path, rows: int | None = None) -> tuple[pd.DataFrame, pd.Series]:
@@ -102,7 +93,7 @@ def run_ours(path: Path, workers: int | None) -> dict[str, object]:
     from crm_hygiene.normalize.workers import worker_pool
 
     snapshot, company_country = _read(path)
-    loaded_mb = _high_water_mb()
+    loaded_mb = high_water_mb()
     start = time.perf_counter()
     worker_peaks: dict[int, float] = {}
     with worker_pool(workers) as used:
@@ -118,7 +109,7 @@ def run_ours(path: Path, workers: int | None) -> dict[str, object]:
         "seconds": round(seconds, 2),
         "records_per_second": round(len(frame) / seconds),
         "snapshot_loaded_rss_mb": round(loaded_mb),
-        "peak_rss_mb": round(_high_water_mb()),
+        "peak_rss_mb": round(high_water_mb()),
         "worker_peak_rss_mb": round(max(worker_peaks.values(), default=0)),
         "columns": len(frame.columns),
     }
@@ -177,7 +168,7 @@ def run_naive(path: Path, rows: int) -> dict[str, object]:
         "workers": 1,
         "seconds": round(seconds, 2),
         "records_per_second": round(len(values) / seconds),
-        "peak_rss_mb": round(_high_water_mb()),
+        "peak_rss_mb": round(high_water_mb()),
         "mismatches": mismatches,
     }
 
