@@ -64,14 +64,11 @@ from splink import Linker
 
 from crm_hygiene.matching.evaluate import PairwiseScores, pairwise_scores
 from crm_hygiene.matching.inputs import MATCH_COLUMNS, MAX_SHARED, as_arrow, match_input
-from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, em_pair_cap, fix_counted_us
+from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, fit_registered
 from crm_hygiene.matching.predict import AUTO_MERGE_THRESHOLD
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import (
     ExtraIdentifier,
-    comparisons,
-    match_settings,
-    training_rules,
 )
 from crm_hygiene.model.records import Entity, Status, spec
 from crm_hygiene.model.snapshot import prepare_snapshot
@@ -796,31 +793,20 @@ def _fit(
     max_pairs: int,
     seed: int,
 ) -> Linker:
-    """Train on the file as `model.fit_linker` does, with two differences a file needs: EM rules
-    the file has no pairs for are skipped, and EM runs without term frequencies (module docstring)."""
-    rules = training_rules(entity, identifiers)
-    to_train = comparisons(entity, identifiers)
-    fix_counted_us(session.con, records.physical_name, to_train)
-    settings = match_settings(entity, creators=[c.creator for c in to_train], extra_exact=identifiers)
-    linker = Linker(records, settings, log_level=None)
-    say("training: prior from deterministic rules")
-    linker.training.estimate_probability_two_random_records_match(
-        list(rules.deterministic), recall=rules.recall
+    """Train on the file as the nightly model does, with what a file needs besides: leniently
+    (what cannot be learned is skipped), EM without term frequencies, and u corrected for the
+    duplicates among random pairs (module docstring)."""
+    linker, _ = fit_registered(
+        entity,
+        records,
+        session,
+        extra_exact=identifiers,
+        max_pairs=max_pairs,
+        seed=seed,
+        em_without_term_frequencies=True,
+        lenient=True,
+        say=lambda message: say(f"training: {message}"),
     )
-    _keep_prior_usable(linker, say)
-    say(f"training: u from up to {max_pairs:,} random pairs")
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for rule in rules.em:
-        sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
-        # Checked before, not caught after: Splink's EM session changes the linker's settings
-        # (prior, active comparisons) when it starts and leaves them changed when it fails.
-        if not _any_pair(session, records.physical_name, sql):
-            say(f"training: EM on {sql} skipped: no two records agree on it")
-            continue
-        say(f"training: EM on {sql}")
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=em_pair_cap(max_pairs), estimate_without_term_frequencies=True
-        )
     remove_matches_from_u(linker, say)
     return linker
 
@@ -840,7 +826,7 @@ def remove_matches_from_u(linker: Linker, say: Progress | None = None) -> None:
     the agreement of duplicates made "same name" look common among non-duplicates and worth
     almost nothing.
     """
-    settings = linker._settings_obj  # see _keep_prior_usable
+    settings = linker._settings_obj  # see model.keep_prior_usable
     prior = float(settings._probability_two_random_records_match)
     if not 0.0 < prior < 1.0:
         return
@@ -861,33 +847,6 @@ def remove_matches_from_u(linker: Linker, say: Progress | None = None) -> None:
             f"training: u without the duplicates among random pairs (prior {prior:.3g}): "
             + "; ".join(changed)
         )
-
-
-# When the deterministic rules find no pair at all (a small file without exact duplicates, or
-# without the columns they read), the file says nothing about the prior: Splink's own default
-# is used, a sceptical one. Estimates of 1 and above (every pair of a tiny file agreeing) are
-# capped: a prior of 1 leaves nothing for the evidence to decide.
-FALLBACK_PRIOR = 0.0001
-MAX_PRIOR = 0.5
-
-
-def _keep_prior_usable(linker: Linker, say: Progress) -> None:
-    """Replace a prior of 0 (Splink's log-odds arithmetic fails on it) or above MAX_PRIOR."""
-    settings = linker._settings_obj  # Splink keeps the trained prior only here (see model._parameters)
-    prior = float(settings._probability_two_random_records_match)
-    if 0.0 < prior <= MAX_PRIOR:
-        return
-    replacement = FALLBACK_PRIOR if prior <= 0.0 else MAX_PRIOR
-    say(f"training: the deterministic rules gave a prior of {prior:g}; using {replacement:g}")
-    settings._probability_two_random_records_match = replacement
-
-
-def _any_pair(session: SplinkSession, table: str, rule_sql: str) -> bool:
-    """Whether two records of `table` satisfy a blocking rule written with `l.` and `r.`."""
-    found = session.con.sql(
-        f'SELECT 1 FROM "{table}" AS l JOIN "{table}" AS r ON ({rule_sql}) AND l.unique_id < r.unique_id LIMIT 1'
-    ).fetchall()
-    return bool(found)
 
 
 def dedupe_table(

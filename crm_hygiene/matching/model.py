@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -35,6 +36,7 @@ from crm_hygiene.matching.inputs import as_arrow, ensure_match_input
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import (
     Comparison,
+    ExtraExact,
     comparisons,
     fix_counted_u,
     match_settings,
@@ -45,6 +47,7 @@ from crm_hygiene.model.records import Entity
 
 if TYPE_CHECKING:
     from splink.internals.settings import Settings
+    from splink.internals.splink_dataframe import SplinkDataFrame
 
 logger = logging.getLogger(__name__)
 
@@ -195,25 +198,86 @@ def fit_linker(
     training (charts, predicting at once), and for checking that a stored model predicts
     exactly what the freshly trained linker does.
     """
-    rules = training_rules(entity)
     records = session.register(as_arrow(entity, inputs), f"{entity.value}_train")
-    to_train = comparisons(entity)
+    return fit_registered(entity, records, session, max_pairs=max_pairs, seed=seed, em_max_pairs=em_max_pairs)
+
+
+def fit_registered(
+    entity: Entity,
+    records: SplinkDataFrame,
+    session: SplinkSession,
+    *,
+    extra_exact: ExtraExact = (),
+    max_pairs: int = DEFAULT_MAX_PAIRS,
+    seed: int = DEFAULT_SEED,
+    em_max_pairs: int | None = None,
+    em_without_term_frequencies: bool = False,
+    lenient: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> tuple[Linker, dict[str, float]]:
+    """Train on match input already registered on `session` (with any `extra_exact` columns).
+
+    `lenient` trains what can be trained of a table Splink cannot fully learn from (a file
+    someone asked to dedupe): a prior of 0 or above MAX_PRIOR is replaced, and an EM rule no
+    two records agree on is skipped (checked before, not caught after: Splink's EM session
+    changes the linker's settings when it starts and leaves them changed when it fails).
+    Otherwise such a table raises, and the nightly run stores no model it could not learn.
+    """
+    report = say or (lambda message: logger.info("train %s: %s", entity.value, message))
+    rules = training_rules(entity, extra_exact)
+    to_train = comparisons(entity, extra_exact)
     counted = fix_counted_us(session.con, records.physical_name, to_train)
-    logger.info("train %s: %d records, counted u of exact levels: %s", entity.value, len(inputs), counted)
+    report(f"counted u of exact levels: {counted}")
+    settings = match_settings(entity, creators=[c.creator for c in to_train], extra_exact=extra_exact)
     # log_level=None: Splink must not reconfigure the application's logging.
-    linker = Linker(records, match_settings(entity, creators=[c.creator for c in to_train]), log_level=None)
-    logger.info("train %s: estimating the prior", entity.value)
+    linker = Linker(records, settings, log_level=None)
+    report("estimating the prior from deterministic rules")
     linker.training.estimate_probability_two_random_records_match(
         list(rules.deterministic), recall=rules.recall
     )
-    logger.info("train %s: estimating u from up to %d random pairs", entity.value, max_pairs)
+    if lenient:
+        keep_prior_usable(linker, report)
+    report(f"estimating u from up to {max_pairs:,} random pairs")
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     for rule in rules.em:
-        logger.info("train %s: EM on %s", entity.value, rule.get_blocking_rule("duckdb").blocking_rule_sql)
+        sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
+        if lenient and not any_pair(session, records.physical_name, sql):
+            report(f"EM on {sql} skipped: no two records agree on it")
+            continue
+        report(f"EM on {sql}")
         linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=em_pair_cap(max_pairs, em_max_pairs)
+            rule,
+            max_pairs=em_pair_cap(max_pairs, em_max_pairs),
+            estimate_without_term_frequencies=em_without_term_frequencies,
         )
     return linker, counted
+
+
+# When the deterministic rules find no pair at all (a small table without exact duplicates, or
+# without the columns they read), the data says nothing about the prior: Splink's own default
+# is used, a sceptical one. Estimates of 1 and above (every pair of a tiny table agreeing) are
+# capped: a prior of 1 leaves nothing for the evidence to decide.
+FALLBACK_PRIOR = 0.0001
+MAX_PRIOR = 0.5
+
+
+def keep_prior_usable(linker: Linker, say: Callable[[str], None]) -> None:
+    """Replace a prior of 0 (Splink's log-odds arithmetic fails on it) or above MAX_PRIOR."""
+    settings = linker._settings_obj  # Splink keeps the trained prior only here (see _parameters)
+    prior = float(settings._probability_two_random_records_match)
+    if 0.0 < prior <= MAX_PRIOR:
+        return
+    replacement = FALLBACK_PRIOR if prior <= 0.0 else MAX_PRIOR
+    say(f"the deterministic rules gave a prior of {prior:g}; using {replacement:g}")
+    settings._probability_two_random_records_match = replacement
+
+
+def any_pair(session: SplinkSession, table: str, rule_sql: str) -> bool:
+    """Whether two records of `table` satisfy a blocking rule written with `l.` and `r.`."""
+    found = session.con.sql(
+        f'SELECT 1 FROM "{table}" AS l JOIN "{table}" AS r ON ({rule_sql}) AND l.unique_id < r.unique_id LIMIT 1'
+    ).fetchall()
+    return bool(found)
 
 
 def em_pair_cap(max_pairs: int, em_max_pairs: int | None = None) -> int:
