@@ -222,10 +222,14 @@ class AuditedWriter:
         if rows.empty:
             raise StoreError(f"{entity} {record_id} does not exist for tenant {tenant!r}")
         changes = flag_changes(entity, rows.iloc[0].to_dict(), code)
+        if not changes:
+            raise StoreError(f"{entity} {record_id} of tenant {tenant!r} already carries flag {code!r}")
         evidence = {"flag": code, "reason": reason}
-        return self.apply(
-            self._proposals_for(tenant, changes, ChangeKind.FLAG, "flag", evidence), all_or_nothing=True
-        )
+        proposals = self._proposals_for(tenant, changes, ChangeKind.FLAG, "flag", evidence)
+        # One flag is one group (its flags and status writes): reverting either reverts both.
+        head = next(p for p in proposals if p.field == "flags")
+        group_id = f"flag-{head.change_id}-{self._generation(head.change_id)}"
+        return self.apply(proposals, group_id=group_id, all_or_nothing=True, reapply_reverted=True)
 
     def merge(
         self,
@@ -272,25 +276,46 @@ class AuditedWriter:
     # -- undo ------------------------------------------------------------------------------
 
     def unmerge(self, group_id: str) -> WriteSummary:
-        """Undo a whole merge exactly, all-or-nothing; refused if a record changed since."""
-        entries = self.ledger.audit_entries(group_id=group_id, action=AuditAction.APPLY)
-        if not entries:
-            raise StoreError(f"no merge {group_id!r} in the audit log")
-        return self._revert(entries, group_id=group_id, all_or_nothing=True)
+        """Undo a whole merge exactly, all-or-nothing; refused if a record changed since, or if
+        the merge is not in effect (never made, already undone, or superseded by a later merge)."""
+        return self.revert_group(group_id, what="merge")
+
+    def revert_group(self, group_id: str, *, what: str = "change group") -> WriteSummary:
+        """Undo every write of a group (a merge, a flag) still in effect, all-or-nothing."""
+        if not self.ledger.audit_entries(group_id=group_id, action=AuditAction.APPLY):
+            raise StoreError(f"no {what} {group_id!r} in the audit log")
+        live = self.ledger.live_group_entries(group_id)
+        if not live:
+            undone = self.ledger.audit_entries(group_id=group_id, action=AuditAction.REVERT)
+            when = (
+                f" (undone {undone[-1].applied_at:%Y-%m-%d %H:%M} UTC)"
+                if undone and undone[-1].applied_at
+                else ""
+            )
+            raise StoreError(f"{what} {group_id!r} is not in effect: it was already undone{when}")
+        return self._revert(live, group_id=group_id, all_or_nothing=True)
 
     def revert_change(self, change_id: str) -> WriteSummary:
+        """Undo one change; a change that is part of a group (a merge, a flag) undoes its whole
+        group, since half a merge or half a flag is a state no person made."""
         entries = self.ledger.audit_entries(change_id=change_id, action=AuditAction.APPLY)
         if not entries or change_id not in self.ledger.applied_change_ids([change_id]):
             raise StoreError(f"change {change_id!r} is not currently applied")
-        return self._revert(entries[-1:], group_id=entries[-1].group_id, all_or_nothing=True)
+        last = entries[-1]
+        if last.group_id:
+            return self.revert_group(last.group_id)
+        return self._revert(entries[-1:], group_id=None, all_or_nothing=True)
 
     def revert_run(self, run_id: str) -> WriteSummary:
         """Undo every change a run applied that is still applied; conflicts are reported, not forced."""
         entries = self.ledger.audit_entries(run_id=run_id, action=AuditAction.APPLY)
+        if not entries:
+            raise StoreError(f"run {run_id!r} applied no change (no such run in the audit log)")
         live = self.ledger.applied_change_ids(e.change_id for e in entries)
-        return self._revert(
-            [e for e in entries if e.change_id in live], group_id=f"revert-run-{run_id}", all_or_nothing=False
-        )
+        pending = [e for e in entries if e.change_id in live]
+        if not pending:
+            raise StoreError(f"every change run {run_id!r} applied is already reverted")
+        return self._revert(pending, group_id=f"revert-run-{run_id}", all_or_nothing=False)
 
     def _revert(
         self, entries: Sequence[AuditEntry], *, group_id: str | None, all_or_nothing: bool

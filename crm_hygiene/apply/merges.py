@@ -1,7 +1,7 @@
 """Act on merge proposals: `auto` ones are merged through the audited writer, `review` ones queued.
 
 `apply_merge_proposals(writer, proposals, tenant=...)` takes the frame
-`crm_hygiene.matching.tenant.tenant_merge_proposals` builds, companies first (a company merge
+`crm_hygiene.matching.proposals.tenant_merge_proposals` builds, companies first (a company merge
 re-points the contacts whose own merge follows), and for each row:
 
 - `review`: records the merge's defining change (the loser's `merged_into`, the change id the
@@ -31,7 +31,8 @@ import pandas as pd
 
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.ledger import ChangeKind, Proposal, ProposalStatus
-from crm_hygiene.matching.tenant import AUTO, ENTITIES, REVIEW
+from crm_hygiene.matching.decisions import AUTO, REVIEW
+from crm_hygiene.matching.records import ENTITIES
 from crm_hygiene.model import Entity, Status
 from crm_hygiene.model.records import TIMESTAMP_FIELDS
 from crm_hygiene.model.snapshot import parse_timestamps

@@ -21,6 +21,7 @@ from crm_hygiene.ledger.migrate import upgrade_to_head
 from crm_hygiene.ledger.registry import DedupRegistry
 from crm_hygiene.ledger.schema import audit_log, decisions, review_queue
 from crm_hygiene.ledger.schema import proposals as proposal_table
+from crm_hygiene.ledger.tenants import TenantRegistry
 from crm_hygiene.ledger.types import (
     AuditAction,
     AuditEntry,
@@ -79,6 +80,11 @@ class Ledger:
     def registry(self) -> DedupRegistry:
         """Deduplication bookkeeping (entity ids, do-not-link pairs, match models) in this ledger."""
         return DedupRegistry(self._engine, self._schema)
+
+    @property
+    def tenants(self) -> TenantRegistry:
+        """The tenants this project runs."""
+        return TenantRegistry(self._engine)
 
     def close(self) -> None:
         self._base_engine.dispose()
@@ -178,6 +184,31 @@ class Ledger:
             query = query.where(audit_log.c.action == AuditAction(action).value)
         with self._engine.connect() as connection:
             return [rows.audit_from_row(row) for row in connection.execute(query)]
+
+    def live_group_entries(self, group_id: str) -> list[AuditEntry]:
+        """The apply entries of a group (a merge, a flag) still in effect: for each of its changes,
+        the latest audit entry is this group's apply (not a revert, nor a later group's apply)."""
+        applied = self.audit_entries(group_id=group_id, action=AuditAction.APPLY)
+        if not applied:
+            return []
+        latest: dict[str, tuple[int, str, str | None]] = {}
+        with self._engine.connect() as connection:
+            for batch in _batches({e.change_id for e in applied}, IDS_PER_QUERY):
+                newest = (
+                    sa.select(sa.func.max(audit_log.c.id))
+                    .where(audit_log.c.change_id.in_(batch))
+                    .group_by(audit_log.c.change_id)
+                )
+                query = sa.select(
+                    audit_log.c.change_id, audit_log.c.id, audit_log.c.action, audit_log.c.group_id
+                ).where(audit_log.c.id.in_(newest))
+                for row in connection.execute(query):
+                    latest[row.change_id] = (row.id, row.action, row.group_id)
+        return [
+            e
+            for e in applied
+            if latest.get(e.change_id, (None, None, None))[1:] == (AuditAction.APPLY.value, group_id)
+        ]
 
     def applied_change_ids(self, change_ids: Iterable[str]) -> set[str]:
         """The given changes whose latest audit entry is an apply, i.e. in effect now."""

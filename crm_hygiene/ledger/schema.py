@@ -200,3 +200,55 @@ match_models = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.PrimaryKeyConstraint("tenant", "entity_type", "version"),
 )
+
+# Tenants the project runs (migration 0003): the nightly schedule and `run` read this list,
+# so it is the same with or without a Dagster instance.
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.PrimaryKeyConstraint("name"),
+)
+
+# Policy documents, one row per distinct content per tenant, keyed by the sha256 of the
+# canonical content; `text` keeps the document as written (comments included).
+policy_versions = sa.Table(
+    "policy_versions",
+    metadata,
+    sa.Column("tenant", sa.String(64), nullable=False),
+    sa.Column("policy_hash", sa.String(64), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.PrimaryKeyConstraint("tenant", "policy_hash"),
+)
+
+# Which version is in force: every `policy set` and `policy rollback` appends a row; the
+# latest row per tenant wins. Nothing is overwritten, so the history is complete.
+policy_assignments = sa.Table(
+    "policy_assignments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(64), nullable=False),
+    sa.Column("policy_hash", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("assigned_at", UtcDateTime, nullable=False),
+    sa.Column("assigned_by", sa.String(255), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Index("ix_policy_assignments_tenant", "tenant", "id"),
+)
+
+# The policy version each run started with: every step of the run reads this row, so a
+# policy changed mid-run takes effect from the next run on.
+run_policies = sa.Table(
+    "run_policies",
+    metadata,
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("tenant", sa.String(64), nullable=False),
+    sa.Column("policy_hash", sa.String(64), nullable=False),
+    sa.Column("pinned_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("run_id", "tenant"),
+)

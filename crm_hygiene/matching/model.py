@@ -162,7 +162,7 @@ def train(
     seconds = time.perf_counter() - started
     if untrained:
         # Splink falls back to default m/u for these; the data held too few such pairs.
-        logger.warning("train %s: levels without trained m or u: %s", entity.value, "; ".join(untrained))
+        logger.info("train %s: levels without trained m or u: %s", entity.value, "; ".join(untrained))
     logger.info("train %s: done in %.1f s, prior %.3g", entity.value, seconds, prior)
     return TrainedModel(
         entity=entity,

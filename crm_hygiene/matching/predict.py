@@ -34,15 +34,14 @@ from crm_hygiene.matching.model import TrainedModel, configured_settings
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import comparisons, tf_columns
 from crm_hygiene.model.records import Entity
+from crm_hygiene.policy.schema import MergePolicy
 
 if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
 
-# Pairs at or above this are merged without review: on the demo truth this keeps pairwise
-# precision at or above 0.99 (tests/matching/test_predict.py).
-AUTO_MERGE_THRESHOLD = 0.99
-# Pairs from here up to the auto-merge threshold are worth a human look.
-REVIEW_THRESHOLD = 0.5
+# Defaults for callers without a tenant's policy (the file command, notebooks): the shipped
+# policy's thresholds, so the numbers live in one place (crm_hygiene/policy/default.yaml).
+_DEFAULTS = MergePolicy()
 
 
 def pair_columns(entity: Entity) -> list[str]:
@@ -64,7 +63,7 @@ def predict_pairs(
     frame: pd.DataFrame,
     model: TrainedModel,
     *,
-    threshold: float = REVIEW_THRESHOLD,
+    threshold: float = _DEFAULTS.review_threshold,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
     """Pairs of `frame` (normalized frame or match input) with match probability >= `threshold`."""
@@ -82,7 +81,7 @@ def predict_pairs(
 def cluster(
     record_ids: Iterable[object],
     pairs: pd.DataFrame,
-    threshold: float = AUTO_MERGE_THRESHOLD,
+    threshold: float = _DEFAULTS.auto_merge_threshold,
     *,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
@@ -118,8 +117,8 @@ def predict_and_cluster(
     frame: pd.DataFrame,
     model: TrainedModel,
     *,
-    threshold: float = REVIEW_THRESHOLD,
-    cluster_threshold: float = AUTO_MERGE_THRESHOLD,
+    threshold: float = _DEFAULTS.review_threshold,
+    cluster_threshold: float = _DEFAULTS.auto_merge_threshold,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`predict_pairs` and `cluster` in one pass: the pairs reach the clustering as a DuckDB table."""
@@ -143,7 +142,7 @@ def predict_new(
     existing: pd.DataFrame,
     new: pd.DataFrame,
     model: TrainedModel,
-    threshold: float = REVIEW_THRESHOLD,
+    threshold: float = _DEFAULTS.review_threshold,
     *,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from crm_hygiene.matching.predict import AUTO_MERGE_THRESHOLD
-from crm_hygiene.matching.tenant import AUTO, ENTITIES, REVIEW
+from crm_hygiene.matching.decisions import AUTO, REVIEW
+from crm_hygiene.matching.records import ENTITIES
+from crm_hygiene.policy.schema import MergePolicy
 
 _ENTITY_VALUES = [e.value for e in ENTITIES]
 
@@ -25,7 +26,9 @@ def _keys(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame["entity"].astype(str) + "\x1f" + frame[column].astype(str)
 
 
-def merge_proposals_schema(tenant: str) -> pa.DataFrameSchema:
+def merge_proposals_schema(tenant: str, rules: MergePolicy | None = None) -> pa.DataFrameSchema:
+    """The schema for `tenant`'s proposals judged by `rules` (the tenant's policy; default: shipped)."""
+    auto_threshold = (rules or MergePolicy()).auto_merge_threshold
     probability = [pa.Check.in_range(0.0, 1.0)]
     return pa.DataFrameSchema(
         {
@@ -52,7 +55,7 @@ def merge_proposals_schema(tenant: str) -> pa.DataFrameSchema:
                 name="survivor_never_a_loser_elsewhere",
             ),
             pa.Check(
-                lambda df: (df["decision"] != AUTO) | (df["weakest_probability"] >= AUTO_MERGE_THRESHOLD),
+                lambda df: (df["decision"] != AUTO) | (df["weakest_probability"] >= auto_threshold),
                 name="auto_only_above_the_auto_threshold",
             ),
         ],

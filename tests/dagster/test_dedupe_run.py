@@ -16,11 +16,11 @@ import pytest
 
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.ledger import AuditAction, ChangeKind, Ledger
-from crm_hygiene.matching.tenant import DEDUPE_POLICY_VERSION
 from crm_hygiene.model import Entity
+from crm_hygiene.policy import Policy, policy_hash
 from crm_hygiene.warehouse import read_table
+from crm_hygiene_dagster.jobs.run import run_nightly
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
-from crm_hygiene_dagster.run import run_nightly
 from tests.matching.dedupe_demo import TENANT, Crm, duplicate_of, merged_precision, new_crm
 
 DEDUPE_ASSETS = ("candidate_pairs", "duplicate_clusters", "merge_proposals", "applied_merges")
@@ -85,7 +85,7 @@ def test_nightly_runs_deduplicate_incrementally_and_every_merge_can_be_undone(
                 e: ledger.registry.entity_ids(TENANT, e.value) for e in (Entity.CONTACT, Entity.COMPANY)
             }
         assert len(entries) == applied["audit_entries"] > 0
-        assert {(e.kind, e.policy_version) for e in entries} == {(ChangeKind.MERGE, DEDUPE_POLICY_VERSION)}
+        assert {(e.kind, e.policy_version) for e in entries} == {(ChangeKind.MERGE, policy_hash(Policy()))}
         assert all(e.evidence["explanation"] and e.evidence["match_probability"] >= 0.99 for e in entries)
         for entity in (Entity.CONTACT, Entity.COMPANY):
             assert merged_precision(crm.store, entity).precision >= 0.99
@@ -132,7 +132,7 @@ def test_nightly_runs_deduplicate_incrementally_and_every_merge_can_be_undone(
 def test_a_failed_check_on_merge_proposals_blocks_every_merge(
     crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crm_hygiene.matching.tenant as tenant_module
+    import crm_hygiene_dagster.assets.dedupe as tenant_module
 
     build = tenant_module.tenant_merge_proposals
 

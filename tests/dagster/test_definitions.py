@@ -11,9 +11,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from crm_hygiene_dagster.definitions import defs
+from crm_hygiene_dagster.assets.partitions import tenants
 from crm_hygiene_dagster.jobs import NIGHTLY_CRON, nightly_hygiene_schedule
-from crm_hygiene_dagster.partitions import tenants
+from crm_hygiene_dagster.jobs.cli import build_parser
+from crm_hygiene_dagster.jobs.definitions import defs
+from crm_hygiene_dagster.resources import LedgerResource
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,18 +72,28 @@ def test_nightly_job_and_schedule() -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_schedule_requests_one_run_per_tenant() -> None:
+def test_schedule_requests_one_run_per_tenant_of_the_ledger(tmp_path: Path) -> None:
+    ledger = LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     with dg.instance_for_test() as instance:
         night = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
         empty = nightly_hygiene_schedule(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=night)
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=night), ledger=ledger
         )
         assert isinstance(empty, dg.SkipReason)
-        instance.add_dynamic_partitions(tenants.name, ["acme", "globex"])
+        # The skip message's command must be one the CLI accepts.
+        command = empty.skip_message.split("`")[1].split()
+        assert command[:3] == ["crm-hygiene", "tenants", "add"]
+        args = build_parser().parse_args([*command[1:3], "acme"])
+        assert args.action == "add" and args.names == ["acme"]
+
+        with ledger.open() as book:
+            book.tenants.add(["acme", "globex"], by="test")
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=night)
-        requests = nightly_hygiene_schedule(context)
+        requests = nightly_hygiene_schedule(context, ledger=ledger)
         assert sorted(r.partition_key for r in requests) == ["acme", "globex"]
         assert sorted(r.run_key for r in requests) == ["acme:2026-11-24", "globex:2026-11-24"]
+        # The partitions follow the ledger, so the UI shows the same tenants.
+        assert sorted(instance.get_dynamic_partitions(tenants.name)) == ["acme", "globex"]
 
 
 @pytest.mark.parametrize("workspace", [None, "workspace.yaml"], ids=["pyproject", "workspace.yaml"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from crm_hygiene_dagster.assets.pandera_checks import evaluate_schema
+from crm_hygiene_dagster.assets.checks import evaluate_schema
 
 
 def test_failure_sample_names_records_and_masks_pii() -> None:

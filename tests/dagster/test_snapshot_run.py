@@ -11,8 +11,8 @@ import pytest
 from crm_hygiene.model import Entity
 from crm_hygiene.stores import SqlRecordStore
 from crm_hygiene.warehouse import read_table
+from crm_hygiene_dagster.jobs.run import run_nightly
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
-from crm_hygiene_dagster.run import run_nightly
 from tests.stores.conftest import seed
 
 
@@ -26,9 +26,12 @@ def resources(tmp_path: Path) -> dict[str, object]:
         Entity.CONTACT,
         pd.DataFrame({"id": ["C9"], "first_name": ["Eve\x07"], "last_activity_at": ["not a date"]}),
     )
+    ledger = LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with ledger.open() as book:
+        book.tenants.add(["acme"], by="test")
     return {
         "crm_store": CrmStoreResource(url=crm_url),
-        "ledger": LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}"),
+        "ledger": ledger,
         "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
     }
 

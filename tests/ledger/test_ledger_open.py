@@ -19,7 +19,9 @@ from .conftest import LedgerTarget
 LEDGER_TABLES = {"proposals", "audit_log", "review_queue", "decisions"}
 # Added by migration 0002 (dedup bookkeeping).
 LEDGER_TABLES |= {"entities", "entity_assignments", "do_not_link", "match_models"}
-HEAD = "0002"
+# Added by migration 0003 (tenants and versioned policies).
+LEDGER_TABLES |= {"tenants", "policy_versions", "policy_assignments", "run_policies"}
+HEAD = "0003"
 
 
 def _inspect_engine(target: LedgerTarget) -> sa.Engine:

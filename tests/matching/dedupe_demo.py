@@ -16,7 +16,7 @@ from crm_hygiene.demo import DemoConfig, generate_demo_crm
 from crm_hygiene.ledger import Ledger
 from crm_hygiene.matching.evaluate import PairwiseScores, pairwise_scores
 from crm_hygiene.matching.model import TrainedModel, train
-from crm_hygiene.matching.tenant import ENTITIES, EntityRecords
+from crm_hygiene.matching.records import ENTITIES, EntityRecords
 from crm_hygiene.model import Entity
 from crm_hygiene.model.snapshot import prepare_snapshot
 from crm_hygiene.normalize.records import normalize_tenant
@@ -64,6 +64,7 @@ def new_crm(tmp_path: Path, *, models: bool = True) -> Crm:
     for entity in (Entity.COMPANY, Entity.CONTACT, Entity.EMPLOYMENT):
         store.insert_records(TENANT, entity, crm.records[entity])
     ledger = Ledger.open(ledger_url)
+    ledger.tenants.add([TENANT], by="test")
     if models:
         for entity in ENTITIES:
             model = trained(entity)

@@ -15,19 +15,16 @@ import pytest
 import yaml
 
 from crm_hygiene import cli
-from crm_hygiene.matching import files
-from crm_hygiene.matching.files import (
+from crm_hygiene.matching import file_records, files
+from crm_hygiene.matching.file_io import default_output, read_table
+from crm_hygiene.matching.file_mapping import (
     FULL_NAME,
     DedupeInputError,
     Source,
     default_mapping,
-    default_output,
-    identifier_keys,
-    identifier_lists,
-    map_rows,
     parse_mapping,
-    read_table,
 )
+from crm_hygiene.matching.file_records import identifier_keys, identifier_lists, map_rows
 from crm_hygiene.matching.settings import (
     ExtraIdentifier,
     blocking_rules,
@@ -182,8 +179,8 @@ def test_identifier_lists_are_sorted_distinct_item_keys() -> None:
 
 def test_list_items_held_by_too_many_records_are_dropped() -> None:
     lists = pd.Series([["a", "b"], ["a"], ["a", "c"], None], dtype=object)
-    assert files._unshare_items(lists, max_shared=2).tolist() == [["b"], None, ["c"], None]
-    assert files._unshare_items(lists, max_shared=3).tolist() == lists.tolist()
+    assert file_records._unshare_items(lists, max_shared=2).tolist() == [["b"], None, ["c"], None]
+    assert file_records._unshare_items(lists, max_shared=3).tolist() == lists.tolist()
 
 
 def test_a_list_identifier_compares_shared_items_and_adds_no_rules() -> None:

@@ -12,8 +12,6 @@ from crm_hygiene.matching.evaluate import pairwise_scores
 from crm_hygiene.matching.inputs import match_input
 from crm_hygiene.matching.model import TrainedModel, fit_linker
 from crm_hygiene.matching.predict import (
-    AUTO_MERGE_THRESHOLD,
-    REVIEW_THRESHOLD,
     cluster,
     pair_columns,
     predict_and_cluster,
@@ -22,7 +20,12 @@ from crm_hygiene.matching.predict import (
 )
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.model.records import Entity
+from crm_hygiene.policy.schema import MergePolicy
 from tests.matching.matching_demo import MAX_PAIRS, demo, frame, trained
+
+# The shipped policy's thresholds, which the prediction defaults follow.
+AUTO_MERGE_THRESHOLD = MergePolicy().auto_merge_threshold
+REVIEW_THRESHOLD = MergePolicy().review_threshold
 
 ENTITIES = (Entity.CONTACT, Entity.COMPANY)
 

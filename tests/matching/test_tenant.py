@@ -18,25 +18,17 @@ import pytest
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
 from crm_hygiene.ledger import AuditAction, ChangeKind, DecisionKind, Ledger, ProposalStatus, ReviewState
-from crm_hygiene.matching.predict import AUTO_MERGE_THRESHOLD
+from crm_hygiene.matching.decisions import AUTO, REVIEW
+from crm_hygiene.matching.model_store import model_for
+from crm_hygiene.matching.pairs import empty_pair_table, records_to_rescore
+from crm_hygiene.matching.proposals import build_merge_proposals, merge_change_id, send_to_review
+from crm_hygiene.matching.records import EntityRecords
 from crm_hygiene.matching.schemas import merge_proposals_schema
-from crm_hygiene.matching.tenant import (
-    AUTO,
-    DEDUPE_POLICY_VERSION,
-    MAX_AUTO_CLUSTER_SIZE,
-    REVIEW,
-    EntityRecords,
-    build_merge_proposals,
-    dedupe_tenant,
-    empty_pair_table,
-    merge_change_id,
-    model_for,
-    records_to_rescore,
-    send_to_review,
-)
+from crm_hygiene.matching.tenant import dedupe_tenant
 from crm_hygiene.model import Entity, Status
 from crm_hygiene.model.snapshot import prepare_snapshot
 from crm_hygiene.normalize.records import normalize_tenant
+from crm_hygiene.policy import Policy, policy_hash
 from crm_hygiene.stores import FieldChange, SqlRecordStore
 from tests.matching.dedupe_demo import (
     TENANT,
@@ -49,9 +41,13 @@ from tests.matching.dedupe_demo import (
     trained,
 )
 
+DEFAULT_POLICY_VERSION = policy_hash(Policy())
+AUTO_MERGE_THRESHOLD = Policy().merge.auto_merge_threshold
+MAX_AUTO_CLUSTER_SIZE = Policy().merge.max_auto_cluster_size
+
 
 def _writer(crm: Crm, run_id: str) -> AuditedWriter:
-    return AuditedWriter(crm.store, crm.ledger, run_id=run_id, policy_version=DEDUPE_POLICY_VERSION)
+    return AuditedWriter(crm.store, crm.ledger, run_id=run_id, policy_version=DEFAULT_POLICY_VERSION)
 
 
 @pytest.fixture
@@ -67,7 +63,7 @@ def test_a_model_is_trained_and_stored_once_then_reused(
 ) -> None:
     crm = new_crm(tmp_path, models=False)
     frame = records(crm.store)[Entity.COMPANY].normalized
-    with caplog.at_level(logging.WARNING, logger="crm_hygiene.matching.tenant"):
+    with caplog.at_level(logging.INFO, logger="crm_hygiene.matching.model_store"):
         first = model_for(crm.ledger.registry, TENANT, Entity.COMPANY, frame)
     assert first.trained_now and first.version == 1 and first.model is not None
     assert "trained and stored version 1" in caplog.text and "no stored model" in caplog.text
@@ -82,7 +78,7 @@ def test_a_model_trained_with_other_settings_is_replaced(crm: Crm, caplog: pytes
         TENANT, "company", stale, settings_fingerprint="0000000000000000", trained_on=80
     )
     frame = records(crm.store)[Entity.COMPANY].normalized
-    with caplog.at_level(logging.WARNING, logger="crm_hygiene.matching.tenant"):
+    with caplog.at_level(logging.INFO, logger="crm_hygiene.matching.model_store"):
         choice = model_for(crm.ledger.registry, TENANT, Entity.COMPANY, frame)
     assert choice.trained_now and choice.version == 3
     assert "settings changed since version 2" in caplog.text
@@ -116,7 +112,7 @@ def test_a_run_merges_precisely_with_audit_entries_and_queues_the_rest(crm: Crm)
     entries = crm.ledger.audit_entries(run_id="run-1", action=AuditAction.APPLY)
     assert len(entries) == counts["audit_entries"]
     assert {e.kind for e in entries} == {ChangeKind.MERGE}
-    assert {e.policy_version for e in entries} == {DEDUPE_POLICY_VERSION}
+    assert {e.policy_version for e in entries} == {DEFAULT_POLICY_VERSION}
     for entry in entries:
         assert 0.99 <= entry.evidence["match_probability"] <= 1.0
         assert entry.evidence["explanation"]

@@ -1,45 +1,28 @@
 """`normalized_records` and `standardization_proposals`, with their blocking checks."""
 
-from collections.abc import Sequence
-
 import dagster as dg
 import pandas as pd
 
+from crm_hygiene import tables
 from crm_hygiene.config import Settings
 from crm_hygiene.model import Entity, spec
-from crm_hygiene.model.snapshot import restore_snapshot_dtypes
 from crm_hygiene.normalize.records import INPUT_COLUMNS, normalize_tenant, standardization_proposals
 from crm_hygiene.normalize.schemas import normalized_schema
 from crm_hygiene.normalize.workers import worker_pool
 from crm_hygiene.quality.expectations import run_normalized_suite
-from crm_hygiene.warehouse import read_table, snapshot_table, write_table
-from crm_hygiene_dagster.assets.pandera_checks import combine, evaluate_schema
+from crm_hygiene.warehouse import write_table
+from crm_hygiene_dagster.assets.factory import (
+    blocking_check,
+    pandera_check,
+    policy_metadata,
+    run_policy,
+    tenant_asset,
+)
 from crm_hygiene_dagster.assets.snapshot import crm_snapshot
-from crm_hygiene_dagster.partitions import tenants
-from crm_hygiene_dagster.resources import WarehouseResource
+from crm_hygiene_dagster.resources import LedgerResource, WarehouseResource
 
 
-def normalized_table(entity: Entity) -> str:
-    return f"normalized_{spec(entity).table}"
-
-
-def read_entity_table(
-    conn, tenant: str, entity: Entity, *, normalized: bool, columns: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """The tenant's normalized or snapshot table of `entity` (only `columns` of a snapshot), typed."""
-    if normalized:
-        frame = read_table(conn, tenant, normalized_table(entity))
-        for column in frame.columns:
-            if column.endswith("_valid"):
-                frame[column] = frame[column].astype("boolean")
-        frame["version"] = frame["version"].astype("Int64")
-        return frame
-    table = read_table(conn, tenant, snapshot_table(spec(entity).table), columns)
-    return restore_snapshot_dtypes(entity, table)
-
-
-@dg.asset(
-    partitions_def=tenants,
+@tenant_asset(
     deps=[crm_snapshot],
     group_name="standardize",
     kinds={"duckdb", "pandas"},
@@ -55,14 +38,13 @@ def normalized_records(
     metadata: dict[str, object] = {}
     with warehouse.get_connection() as conn:
         snapshots = {
-            entity: read_entity_table(conn, tenant, entity, normalized=False, columns=INPUT_COLUMNS[entity])
-            for entity in Entity
+            entity: tables.read_snapshot(conn, tenant, entity, INPUT_COLUMNS[entity]) for entity in Entity
         }
         with worker_pool(Settings.from_env().workers) as workers:
             context.log.info(f"normalizing {tenant} on {workers} process(es)")
-            tables = normalize_tenant(snapshots)
-        for entity, table in tables.items():
-            write_table(conn, tenant, normalized_table(entity), table.frame)
+            normalized = normalize_tenant(snapshots)
+        for entity, table in normalized.items():
+            write_table(conn, tenant, tables.normalized(entity), table.frame)
             name = spec(entity).table
             metadata[f"{name}.rows"] = dg.MetadataValue.int(len(table.frame))
             metadata[f"{name}.changes_by_rule"] = dg.MetadataValue.json(table.rule_counts())
@@ -71,9 +53,8 @@ def normalized_records(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
+@tenant_asset(
     name="standardization_proposals",
-    partitions_def=tenants,
     deps=[normalized_records],
     group_name="standardize",
     kinds={"duckdb", "pandas"},
@@ -83,17 +64,18 @@ def normalized_records(
     ),
 )
 def standardization_proposals_asset(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
+    policy = run_policy(context, ledger)
     parts = []
     with warehouse.get_connection() as conn:
         for entity in Entity:
-            snapshot = read_entity_table(conn, tenant, entity, normalized=False)
-            frame = read_entity_table(conn, tenant, entity, normalized=True)
+            snapshot = tables.read_snapshot(conn, tenant, entity)
+            frame = tables.read_normalized(conn, tenant, entity)
             parts.append(standardization_proposals(tenant, entity, snapshot, frame))
         proposals = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True)
-        write_table(conn, tenant, "standardization_proposals", proposals)
+        write_table(conn, tenant, tables.STANDARDIZATION_PROPOSALS, proposals)
     by_rule = (
         proposals.groupby("rule")["confidence"].agg(["count", "mean"]).round(3) if len(proposals) else None
     )
@@ -104,31 +86,23 @@ def standardization_proposals_asset(
                 {f"{e}.{f}": int(n) for (e, f), n in proposals.groupby(["entity", "field"]).size().items()}
             ),
             "by_rule": dg.MetadataValue.md(by_rule.to_markdown() if by_rule is not None else "none"),
+            **policy_metadata(policy),
         }
     )
 
 
-@dg.asset_check(
-    asset=normalized_records,
-    blocking=True,
+normalized_records_schema = pandera_check(
+    normalized_records,
+    name="normalized_records_schema",
     description="Pandera: unique ids, canonical values only where valid, reasons for every invalid field.",
+    entities=Entity,
+    schema_for=normalized_schema,
+    read=tables.read_normalized,
 )
-def normalized_records_schema(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    tenant = context.partition_key
-    results, names = [], []
-    with warehouse.get_connection() as conn:
-        for entity in Entity:
-            frame = read_entity_table(conn, tenant, entity, normalized=True)
-            results.append(evaluate_schema(normalized_schema(entity), frame))
-            names.append(spec(entity).table)
-    return combine(results, names)
 
 
-@dg.asset_check(
-    asset=normalized_records,
-    blocking=True,
+@blocking_check(
+    normalized_records,
     description="Great Expectations: id uniqueness, ISO country codes, E.164 phones, validity rates.",
 )
 def normalized_records_expectations(
@@ -139,7 +113,7 @@ def normalized_records_expectations(
     passed = True
     with warehouse.get_connection() as conn:
         for entity in Entity:
-            outcome = run_normalized_suite(entity, read_entity_table(conn, tenant, entity, normalized=True))
+            outcome = run_normalized_suite(entity, tables.read_normalized(conn, tenant, entity))
             passed &= outcome.success
             name = spec(entity).table
             metadata[f"{name}.expectations"] = dg.MetadataValue.int(len(outcome.outcomes))

@@ -1,8 +1,9 @@
-"""The nightly hygiene job and its schedule: one run per tenant."""
+"""The nightly hygiene job and its schedule: one run per tenant of the ledger's tenant list."""
 
 import dagster as dg
 
-from crm_hygiene_dagster.partitions import tenants
+from crm_hygiene_dagster.assets.partitions import sync_tenant_partitions
+from crm_hygiene_dagster.resources import LedgerResource
 
 NIGHTLY_CRON = "0 2 * * *"
 
@@ -20,12 +21,15 @@ nightly_hygiene = dg.define_asset_job(
     cron_schedule=NIGHTLY_CRON,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every night at 02:00 UTC, one run per tenant.",
+    description="Every night at 02:00 UTC, one run per tenant registered in the ledger.",
 )
-def nightly_hygiene_schedule(context: dg.ScheduleEvaluationContext):
-    # build_schedule_from_partitioned_job rejects dynamic partitions, so fan out here.
-    keys = context.instance.get_dynamic_partitions(tenants.name)
+def nightly_hygiene_schedule(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
+    # build_schedule_from_partitioned_job rejects dynamic partitions, so fan out here. The
+    # tenant list is the ledger's; the partitions follow it so the UI shows the same tenants.
+    with ledger.open() as book:
+        keys = book.tenants.names()
     if not keys:
         return dg.SkipReason("no tenants registered: run `crm-hygiene tenants add NAME`")
+    sync_tenant_partitions(context.instance, keys)
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")
     return [dg.RunRequest(run_key=f"{key}:{day}", partition_key=key) for key in keys]

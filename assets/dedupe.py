@@ -1,7 +1,8 @@
 """Deduplication: `candidate_pairs` -> `duplicate_clusters` -> `merge_proposals` -> `applied_merges`.
 
-Thin: each asset reads the tenant's warehouse tables, calls one step of
-`crm_hygiene.matching.tenant` (or `crm_hygiene.apply.merges`) and writes its result back.
+Thin: each asset reads the tenant's warehouse tables (`crm_hygiene.tables`), calls one step of
+`crm_hygiene.matching` (or `crm_hygiene.apply.merges`) with the run's pinned policy, and
+writes its result back.
 
 Applying the merges is an asset of its own, `applied_merges`, rather than a side effect of
 `merge_proposals`: the blocking check on `merge_proposals` can only protect the CRM if the
@@ -11,45 +12,24 @@ design's `scored_changes` will later feed merges in with the other changes.
 """
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
+from crm_hygiene import tables
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
-from crm_hygiene.matching import tenant as dedupe
+from crm_hygiene.matching.clusters import cluster_records, cluster_summary
+from crm_hygiene.matching.decisions import AUTO, REVIEW
+from crm_hygiene.matching.pairs import tenant_candidate_pairs
+from crm_hygiene.matching.proposals import tenant_merge_proposals
+from crm_hygiene.matching.records import ENTITIES
+from crm_hygiene.matching.reviews import learn_from_reviews
 from crm_hygiene.matching.schemas import merge_proposals_schema
-from crm_hygiene.model import Entity, spec
-from crm_hygiene.warehouse import has_table, read_table, write_table
-from crm_hygiene_dagster.assets.pandera_checks import evaluate_schema
-from crm_hygiene_dagster.assets.standardize import normalized_records, read_entity_table
-from crm_hygiene_dagster.partitions import tenants
+from crm_hygiene.model import spec
+from crm_hygiene.warehouse import read_table, write_table
+from crm_hygiene_dagster.assets.checks import evaluate_schema
+from crm_hygiene_dagster.assets.factory import blocking_check, policy_metadata, run_policy, tenant_asset
+from crm_hygiene_dagster.assets.standardize import normalized_records
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
-
-PROPOSALS_TABLE = "merge_proposals"
-APPLIED_TABLE = "applied_merges"
-
-
-def pairs_table(entity: Entity) -> str:
-    return f"candidate_pairs_{spec(entity).table}"
-
-
-def clusters_table(entity: Entity) -> str:
-    return f"duplicate_clusters_{spec(entity).table}"
-
-
-def read_records(
-    conn, tenant: str, entity: Entity, *, snapshot_columns: list[str] | None = None
-) -> dedupe.EntityRecords:
-    """An entity's snapshot (all columns, or only `snapshot_columns`) and normalized frame."""
-    return dedupe.EntityRecords(
-        entity,
-        read_entity_table(conn, tenant, entity, normalized=False, columns=snapshot_columns),
-        read_entity_table(conn, tenant, entity, normalized=True),
-    )
-
-
-def _previous(conn, tenant: str, table: str) -> pd.DataFrame | None:
-    return read_table(conn, tenant, table) if has_table(conn, tenant, table) else None
 
 
 class CandidatePairsConfig(dg.Config):
@@ -59,8 +39,7 @@ class CandidatePairsConfig(dg.Config):
     )
 
 
-@dg.asset(
-    partitions_def=tenants,
+@tenant_asset(
     deps=[normalized_records],
     group_name="dedupe",
     kinds={"duckdb", "splink"},
@@ -77,25 +56,29 @@ def candidate_pairs(
     ledger: LedgerResource,
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
-    metadata: dict[str, object] = {}
+    policy = run_policy(context, ledger)
+    metadata: dict[str, object] = dict(policy_metadata(policy))
     with warehouse.get_connection() as conn, ledger.open() as book:
         records = {
-            e: read_records(conn, tenant, e, snapshot_columns=["id", "updated_at"]) for e in dedupe.ENTITIES
+            e: tables.read_records(conn, tenant, e, snapshot_columns=["id", "updated_at"]) for e in ENTITIES
         }
-        previous = {e: _previous(conn, tenant, pairs_table(e)) for e in dedupe.ENTITIES}
-        previous_clusters = {e: _previous(conn, tenant, clusters_table(e)) for e in dedupe.ENTITIES}
-        metadata["do_not_link_learned"] = dg.MetadataValue.int(dedupe.learn_from_reviews(book, tenant))
-        found = dedupe.tenant_candidate_pairs(
+        previous = {e: tables.read_if_present(conn, tenant, tables.candidate_pairs(e)) for e in ENTITIES}
+        previous_clusters = {
+            e: tables.read_if_present(conn, tenant, tables.duplicate_clusters(e)) for e in ENTITIES
+        }
+        metadata["do_not_link_learned"] = dg.MetadataValue.int(learn_from_reviews(book, tenant))
+        found = tenant_candidate_pairs(
             book,
             tenant,
             records,
             previous=previous,
             previous_clusters=previous_clusters,
             full=config.full,
+            policy=policy.policy,
             progress=context.log.info,
         )
         for entity, result in found.items():
-            write_table(conn, tenant, pairs_table(entity), result.pairs)
+            write_table(conn, tenant, tables.candidate_pairs(entity), result.pairs)
             name = spec(entity).table
             metadata[f"{name}.pairs"] = dg.MetadataValue.int(len(result.pairs))
             metadata[f"{name}.by_probability"] = dg.MetadataValue.json(result.bands())
@@ -107,8 +90,7 @@ def candidate_pairs(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    partitions_def=tenants,
+@tenant_asset(
     deps=[candidate_pairs],
     group_name="dedupe",
     kinds={"duckdb", "splink"},
@@ -121,23 +103,29 @@ def duplicate_clusters(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
-    metadata: dict[str, object] = {}
+    policy = run_policy(context, ledger)
+    metadata: dict[str, object] = dict(policy_metadata(policy))
     with warehouse.get_connection() as conn, ledger.open() as book:
-        for entity in dedupe.ENTITIES:
-            records = read_records(conn, tenant, entity, snapshot_columns=["id"])
-            pairs = read_table(conn, tenant, pairs_table(entity))
-            clusters = dedupe.cluster_records(
-                book.registry, tenant, entity, records.live(), pairs, run_id=context.run.run_id
+        for entity in ENTITIES:
+            records = tables.read_records(conn, tenant, entity, snapshot_columns=["id"])
+            pairs = read_table(conn, tenant, tables.candidate_pairs(entity))
+            clusters = cluster_records(
+                book.registry,
+                tenant,
+                entity,
+                records.live(),
+                pairs,
+                run_id=context.run.run_id,
+                rules=policy.policy.merge,
             )
-            write_table(conn, tenant, clusters_table(entity), clusters)
-            for key, value in dedupe.cluster_summary(clusters).items():
+            write_table(conn, tenant, tables.duplicate_clusters(entity), clusters)
+            for key, value in cluster_summary(clusters).items():
                 metadata[f"{spec(entity).table}.{key}"] = dg.MetadataValue.int(value)
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
+@tenant_asset(
     name="merge_proposals",
-    partitions_def=tenants,
     deps=[duplicate_clusters],
     group_name="dedupe",
     kinds={"duckdb", "pandas"},
@@ -150,49 +138,50 @@ def merge_proposals_asset(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
+    policy = run_policy(context, ledger)
     with warehouse.get_connection() as conn, ledger.open() as book:
-        records = {e: read_records(conn, tenant, e) for e in dedupe.ENTITIES}
-        pairs = {e: read_table(conn, tenant, pairs_table(e)) for e in dedupe.ENTITIES}
-        clusters = {e: read_table(conn, tenant, clusters_table(e)) for e in dedupe.ENTITIES}
-        proposals = dedupe.tenant_merge_proposals(book, tenant, records, pairs, clusters)
-        write_table(conn, tenant, PROPOSALS_TABLE, proposals)
+        records = {e: tables.read_records(conn, tenant, e) for e in ENTITIES}
+        pairs = {e: read_table(conn, tenant, tables.candidate_pairs(e)) for e in ENTITIES}
+        clusters = {e: read_table(conn, tenant, tables.duplicate_clusters(e)) for e in ENTITIES}
+        proposals = tenant_merge_proposals(book, tenant, records, pairs, clusters, policy=policy.policy)
+        write_table(conn, tenant, tables.MERGE_PROPOSALS, proposals)
     by_entity = proposals.groupby(["entity", "decision"]).size()
-    reasons = proposals.loc[proposals["decision"] == dedupe.REVIEW, "reason"].value_counts()
+    reasons = proposals.loc[proposals["decision"] == REVIEW, "reason"].value_counts()
     return dg.MaterializeResult(
         metadata={
             "proposals": dg.MetadataValue.int(len(proposals)),
-            "auto": dg.MetadataValue.int(int((proposals["decision"] == dedupe.AUTO).sum())),
-            "review": dg.MetadataValue.int(int((proposals["decision"] == dedupe.REVIEW).sum())),
+            "auto": dg.MetadataValue.int(int((proposals["decision"] == AUTO).sum())),
+            "review": dg.MetadataValue.int(int((proposals["decision"] == REVIEW).sum())),
             "by_entity": dg.MetadataValue.json({f"{e}.{d}": int(n) for (e, d), n in by_entity.items()}),
             "review_reasons": dg.MetadataValue.json({str(k): int(v) for k, v in reasons.items()}),
-            "policy_version": dg.MetadataValue.text(dedupe.DEDUPE_POLICY_VERSION),
+            **policy_metadata(policy),
         }
     )
 
 
-@dg.asset_check(
-    asset=merge_proposals_asset,
-    blocking=True,
+@blocking_check(
+    merge_proposals_asset,
     description=(
-        "Pandera: one tenant, probabilities in [0, 1], auto only above the auto-merge threshold, no "
-        "record merged into itself or twice, a survivor never a loser elsewhere, unique change ids."
+        "Pandera: one tenant, probabilities in [0, 1], auto only above the policy's auto-merge "
+        "threshold, no record merged into itself or twice, a survivor never a loser elsewhere, "
+        "unique change ids."
     ),
 )
 def merge_proposals_schema_check(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> dg.AssetCheckResult:
     tenant = context.partition_key
+    policy = run_policy(context, ledger)
     with warehouse.get_connection() as conn:
-        proposals = read_table(conn, tenant, PROPOSALS_TABLE)
+        proposals = read_table(conn, tenant, tables.MERGE_PROPOSALS)
     # Failure samples name records by `id`: the loser is the record a merge would change.
     passed, metadata = evaluate_schema(
-        merge_proposals_schema(tenant), proposals.assign(id=proposals["loser_id"])
+        merge_proposals_schema(tenant, policy.policy.merge), proposals.assign(id=proposals["loser_id"])
     )
-    return dg.AssetCheckResult(passed=passed, metadata=metadata)
+    return dg.AssetCheckResult(passed=passed, metadata={**metadata, **policy_metadata(policy)})
 
 
-@dg.asset(
-    partitions_def=tenants,
+@tenant_asset(
     deps=[merge_proposals_asset],
     group_name="dedupe",
     kinds={"duckdb", "sqlite"},
@@ -209,17 +198,19 @@ def applied_merges(
     ledger: LedgerResource,
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
+    policy = run_policy(context, ledger)
     with warehouse.get_connection() as conn, ledger.open() as book:
-        proposals = read_table(conn, tenant, PROPOSALS_TABLE)
-        writer = AuditedWriter(
-            crm_store.open(), book, run_id=context.run.run_id, policy_version=dedupe.DEDUPE_POLICY_VERSION
-        )
-        outcome = apply_merge_proposals(writer, proposals, tenant=tenant, progress=context.log.info)
-        write_table(conn, tenant, APPLIED_TABLE, outcome.table())
+        proposals = read_table(conn, tenant, tables.MERGE_PROPOSALS)
+        writer = AuditedWriter(crm_store.open(), book, run_id=context.run.run_id, policy_version=policy.hash)
+        outcome = apply_merge_proposals(writer, proposals, tenant=tenant, progress=context.log.debug)
+        write_table(conn, tenant, tables.APPLIED_MERGES, outcome.table())
+        waiting = book.counts(tenant)["open_review_items"]
     by_entity = outcome.table().groupby(["entity", "outcome"]).size()
     return dg.MaterializeResult(
         metadata={
             **{key: dg.MetadataValue.int(value) for key, value in outcome.counts().items()},
             "by_entity": dg.MetadataValue.json({f"{e}.{o}": int(n) for (e, o), n in by_entity.items()}),
+            "open_review_items": dg.MetadataValue.int(int(waiting)),
+            **policy_metadata(policy),
         }
     )

@@ -2,18 +2,16 @@
 
 import dagster as dg
 
+from crm_hygiene import tables
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.schemas import snapshot_schema
-from crm_hygiene.model.snapshot import restore_snapshot_dtypes
 from crm_hygiene.pipeline.snapshot import iter_snapshot
-from crm_hygiene.warehouse import read_table, snapshot_table, write_table
-from crm_hygiene_dagster.assets.pandera_checks import combine, evaluate_schema
-from crm_hygiene_dagster.partitions import tenants
-from crm_hygiene_dagster.resources import CrmStoreResource, WarehouseResource
+from crm_hygiene.warehouse import write_table
+from crm_hygiene_dagster.assets.factory import pandera_check, policy_metadata, run_policy, tenant_asset
+from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
 
 
-@dg.asset(
-    partitions_def=tenants,
+@tenant_asset(
     group_name="snapshot",
     kinds={"duckdb", "pandas"},
     description=(
@@ -22,15 +20,20 @@ from crm_hygiene_dagster.resources import CrmStoreResource, WarehouseResource
     ),
 )
 def crm_snapshot(
-    context: dg.AssetExecutionContext, crm_store: CrmStoreResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    crm_store: CrmStoreResource,
+    warehouse: WarehouseResource,
+    ledger: LedgerResource,
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
+    # Pinned first, so a policy set while this run goes on takes effect from the next run.
+    policy = run_policy(context, ledger)
     store = crm_store.open()
-    metadata: dict[str, object] = {"store": store.description}
+    metadata: dict[str, object] = {"store": store.description, **policy_metadata(policy)}
     with warehouse.get_connection() as conn:
         for snap in iter_snapshot(store, tenant, progress=context.log.info):
             entity = snap.entity
-            table = write_table(conn, tenant, snapshot_table(spec(entity).table), snap.frame)
+            table = write_table(conn, tenant, tables.snapshot(entity), snap.frame)
             summary = snap.summary()
             name = spec(entity).table
             metadata[f"{name}.table"] = table
@@ -43,20 +46,11 @@ def crm_snapshot(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset_check(
-    asset=crm_snapshot,
-    blocking=True,
+crm_snapshot_schema = pandera_check(
+    crm_snapshot,
+    name="crm_snapshot_schema",
     description="Pandera: snapshot columns and types, and the invariants of every well-formed row.",
+    entities=Entity,
+    schema_for=snapshot_schema,
+    read=tables.read_snapshot,
 )
-def crm_snapshot_schema(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    tenant = context.partition_key
-    results, names = [], []
-    with warehouse.get_connection() as conn:
-        for entity in Entity:
-            name = spec(entity).table
-            frame = restore_snapshot_dtypes(entity, read_table(conn, tenant, snapshot_table(name)))
-            results.append(evaluate_schema(snapshot_schema(entity), frame))
-            names.append(name)
-    return combine(results, names)

@@ -1,0 +1,66 @@
+"""Project-wide rules for assets, applied in one place: every asset is per tenant, every check
+that guards the CRM is blocking, and every pandera check reads the same way."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+
+from crm_hygiene.model import Entity, spec
+from crm_hygiene.policy.store import PolicyStore, PolicyVersion
+from crm_hygiene_dagster.assets.checks import combine, evaluate_schema
+from crm_hygiene_dagster.assets.partitions import tenants
+from crm_hygiene_dagster.resources import LedgerResource, WarehouseResource
+
+
+def tenant_asset(**kwargs: Any) -> Callable[..., dg.AssetsDefinition]:
+    """`dg.asset` partitioned by tenant: a run materializes one tenant's tables."""
+    return dg.asset(partitions_def=tenants, **kwargs)
+
+
+def blocking_check(
+    asset: Any, *, description: str, name: str | None = None
+) -> Callable[..., dg.AssetChecksDefinition]:
+    """`dg.asset_check` that stops the run on failure: what it guards must not reach the CRM."""
+    return dg.asset_check(asset=asset, blocking=True, description=description, name=name)
+
+
+def pandera_check(
+    asset: Any,
+    *,
+    name: str,
+    description: str,
+    entities: Iterable[Entity],
+    schema_for: Callable[[Entity], pa.DataFrameSchema],
+    read: Callable[[duckdb.DuckDBPyConnection, str, Entity], pd.DataFrame],
+) -> dg.AssetChecksDefinition:
+    """A blocking check validating one warehouse table per entity with its pandera schema;
+    failure cases (masked) show in the check's metadata."""
+    entities = tuple(entities)
+
+    @blocking_check(asset, name=name, description=description)
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        tenant = context.partition_key
+        results, names = [], []
+        with warehouse.get_connection() as conn:
+            for entity in entities:
+                results.append(evaluate_schema(schema_for(entity), read(conn, tenant, entity)))
+                names.append(spec(entity).table)
+        return combine(results, names)
+
+    return _check
+
+
+def run_policy(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, ledger: LedgerResource
+) -> PolicyVersion:
+    """The tenant's policy this run pinned when it first asked: every step judges by the same rules."""
+    with ledger.open() as book:
+        return PolicyStore(book).pin(context.partition_key, context.run.run_id)
+
+
+def policy_metadata(version: PolicyVersion) -> dict[str, dg.MetadataValue]:
+    return {"policy_version": dg.MetadataValue.text(version.hash)}

@@ -1,0 +1,78 @@
+"""Every per-tenant warehouse table, named and read in one place.
+
+Assets, commands and tests name a table through this module and read it with its types
+restored, so no caller reaches into another step's code for a helper, and renaming a table
+is one edit. Tables live in the tenant's DuckDB schema (`warehouse.tenant_schema`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from crm_hygiene.matching.records import EntityRecords
+from crm_hygiene.model import Entity, spec
+from crm_hygiene.model.snapshot import restore_snapshot_dtypes
+from crm_hygiene.warehouse import has_table, read_table
+
+STANDARDIZATION_PROPOSALS = "standardization_proposals"
+MERGE_PROPOSALS = "merge_proposals"
+APPLIED_MERGES = "applied_merges"
+
+
+def snapshot(entity: Entity) -> str:
+    """`crm_snapshot`: the entity's records as the store holds them, typed and flagged."""
+    return f"snapshot_{spec(entity).table}"
+
+
+def normalized(entity: Entity) -> str:
+    """`normalized_records`: canonical values, validity and match keys per field."""
+    return f"normalized_{spec(entity).table}"
+
+
+def candidate_pairs(entity: Entity) -> str:
+    return f"candidate_pairs_{spec(entity).table}"
+
+
+def duplicate_clusters(entity: Entity) -> str:
+    return f"duplicate_clusters_{spec(entity).table}"
+
+
+def all_tables() -> list[str]:
+    """Every table a nightly run writes per tenant (for docs, tests and clean-up tools)."""
+    names = [snapshot(e) for e in Entity] + [normalized(e) for e in Entity]
+    names += [f(e) for f in (candidate_pairs, duplicate_clusters) for e in (Entity.COMPANY, Entity.CONTACT)]
+    return [*names, STANDARDIZATION_PROPOSALS, MERGE_PROPOSALS, APPLIED_MERGES]
+
+
+def read_snapshot(
+    conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The entity's snapshot (only `columns`, when given), with its types restored."""
+    return restore_snapshot_dtypes(entity, read_table(conn, tenant, snapshot(entity), columns))
+
+
+def read_normalized(conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity) -> pd.DataFrame:
+    """The entity's normalized records, with nullable booleans and versions restored."""
+    frame = read_table(conn, tenant, normalized(entity))
+    for column in frame.columns:
+        if column.endswith("_valid"):
+            frame[column] = frame[column].astype("boolean")
+    frame["version"] = frame["version"].astype("Int64")
+    return frame
+
+
+def read_records(
+    conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, *, snapshot_columns: list[str] | None = None
+) -> EntityRecords:
+    """An entity's snapshot (all columns, or only `snapshot_columns`) and normalized frame."""
+    return EntityRecords(
+        entity, read_snapshot(conn, tenant, entity, snapshot_columns), read_normalized(conn, tenant, entity)
+    )
+
+
+def read_if_present(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> pd.DataFrame | None:
+    """The table as the previous run left it, or None on a tenant's first run."""
+    return read_table(conn, tenant, table) if has_table(conn, tenant, table) else None
