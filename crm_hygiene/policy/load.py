@@ -28,8 +28,11 @@ class PolicyError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"invalid policy {source}:\n{lines}")
+        if len(problems) == 1:
+            super().__init__(f"invalid policy {source}: {problems[0]}")
+        else:
+            lines = "\n".join(f"  {p}" for p in problems)
+            super().__init__(f"invalid policy {source}: {len(problems)} problems:\n{lines}")
 
 
 @dataclass(frozen=True)

@@ -659,3 +659,49 @@ def test_the_benchmark_mappings_parse(path: Path) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     mapping = parse_mapping(data, data["entity"])
     assert mapping.id_column and mapping.fields
+
+
+@pytest.mark.parametrize(
+    ("body", "row", "cells"),
+    [
+        ("id,first_name,last_name\n1,Ann,Lee\n2,Bob,Ray,extra\n", 2, 4),
+        # The first data row too long: pandas would take its first cell for an index and shift the rest.
+        ("id,first_name,last_name\n1,Ann,Lee,extra\n2,Bob,Ray\n", 1, 4),
+        ("id,first_name,last_name\n1,Ann,Lee\n2,Bob\n3,Cy,Day\n", 2, 2),
+    ],
+    ids=["long", "long-first", "short"],
+)
+def test_a_ragged_row_is_an_error_naming_the_row(tmp_path: Path, body: str, row: int, cells: int) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text(body)
+    with pytest.raises(DedupeInputError, match=f"row {row} has {cells} cells but the header has 3"):
+        read_table(path)
+    code, _, err = run_cli("dedupe", str(path), "--entity", "contact")
+    assert code == 1 and f"row {row} has {cells} cells" in err and "Traceback" not in err
+    assert not (tmp_path / "ragged.deduped.csv").exists()
+
+
+def test_the_delimiter_is_detected_or_given(tmp_path: Path) -> None:
+    rows = "id;first_name;last_name;email\n1;Ann;Lee;ann@example.com\n2;Ann;Lee;ann@example.com\n3;Bob;Ray;bob@x.org\n"
+    path = tmp_path / "semi.csv"
+    path.write_text(rows)
+    table = read_table(path)
+    assert list(table.columns) == ["id", "first_name", "last_name", "email"]
+    assert table["email"].tolist()[0] == "ann@example.com"
+    piped = tmp_path / "piped.csv"
+    piped.write_text(rows.replace(";", "|"))
+    assert read_table(piped).equals(table)
+    # Given explicitly, the delimiter wins over detection: here a comma inside a cell makes a row
+    # ragged, and the error says which delimiter it read with.
+    commas = tmp_path / "commas.csv"
+    commas.write_text("id;name\n1;Lee, Ann\n2;Ray\n")
+    assert list(read_table(commas).columns) == ["id", "name"]
+    with pytest.raises(DedupeInputError, match=r"row 1 has 2 cells but the header has 1 .delimiter ','"):
+        read_table(commas, sep=",")
+    with pytest.raises(DedupeInputError, match="one character"):
+        read_table(path, sep=";;")
+    code, lines, err = run_cli("dedupe", str(path), "--entity", "contact", "--threshold", "0.5")
+    assert code == 0, err
+    assert lines[0]["records"] == 3
+    code, _, err = run_cli("dedupe", str(path), "--entity", "contact", "--sep", ";", "--threshold", "0.5")
+    assert code == 0, err

@@ -418,3 +418,20 @@ def test_training_on_all_null_match_columns_fails_softly(tmp_path: Path) -> None
     choice = model_for(crm.ledger.registry, "tiny", Entity.CONTACT, frame)
     assert choice.model is None and "training failed" in choice.note
     assert crm.ledger.registry.load_match_model("tiny", "contact") is None
+
+
+def test_clusters_holding_a_record_on_the_never_merge_list_go_to_review(crm: Crm) -> None:
+    found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="probe")
+    auto = found.proposals[found.proposals["decision"] == AUTO]
+    blocked = str(auto["loser_id"].iloc[0])
+    entity, cluster = auto.loc[auto["loser_id"] == blocked, ["entity", "cluster"]].iloc[0]
+    policy = Policy.model_validate({"lists": {"never_merge_records": [blocked]}})
+    again = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="again", policy=policy)
+    proposals = again.proposals
+    held = proposals[(proposals["entity"] == entity) & (proposals["cluster"] == cluster)]
+    assert len(held) and (held["decision"] == REVIEW).all()
+    assert held["reason"].str.contains("never-merge list").all()
+    # Every other automatic merge stands, and each row names the policy that judged it.
+    others = set(auto.loc[auto["cluster"] != cluster, "change_id"])
+    assert others <= set(proposals.loc[proposals["decision"] == AUTO, "change_id"])
+    assert set(proposals["policy_version"]) == {policy_hash(policy)}
