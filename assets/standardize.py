@@ -32,10 +32,10 @@ from crm_hygiene_dagster.resources import LedgerResource, WarehouseResource
     ),
 )
 def normalized_records(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
-    metadata: dict[str, object] = {}
+    metadata: dict[str, object] = dict(policy_metadata(run_policy(context, ledger)))
     with warehouse.get_connection() as conn:
         snapshots = {
             entity: tables.read_snapshot(conn, tenant, entity, INPUT_COLUMNS[entity]) for entity in Entity

@@ -32,8 +32,13 @@ from machine import high_water_mb, machine
 
 from crm_hygiene.matching.evaluate import PairwiseScores, count_pairs, pairwise_scores, scores_from_counts
 from crm_hygiene.matching.model import train
-from crm_hygiene.matching.predict import AUTO_MERGE_THRESHOLD, REVIEW_THRESHOLD, cluster, predict_pairs
+from crm_hygiene.matching.predict import cluster, predict_pairs
 from crm_hygiene.model import Entity
+from crm_hygiene.policy.schema import MergePolicy
+
+# The shipped policy's thresholds: what a tenant without a policy of its own runs on.
+AUTO_MERGE_THRESHOLD = MergePolicy().auto_merge_threshold
+REVIEW_THRESHOLD = MergePolicy().review_threshold
 
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 TARGET_PRECISION_AT_AUTO = 0.995

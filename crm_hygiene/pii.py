@@ -30,3 +30,12 @@ def mask_pii(value: object) -> object:
     if not isinstance(value, str):
         return value
     return _PHONE.sub(_mask_phone, _EMAIL.sub(r"\1•••\2", value))
+
+
+def mask_field_value(value: object) -> object:
+    """A value of a field the policy names as PII: e-mails and phones as above, any other text
+    (a name, say) keeps its first character only."""
+    masked = mask_pii(value)
+    if isinstance(value, str) and masked == value and value:
+        return value[0] + "•" * min(len(value) - 1, 8)
+    return masked

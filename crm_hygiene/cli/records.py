@@ -69,14 +69,19 @@ def cmd_revert(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from crm_hygiene.pii import mask_pii
+    from crm_hygiene.pii import mask_field_value, mask_pii
+    from crm_hygiene.policy.store import PolicyStore
 
     with Ledger.open(ledger_url(args)) as ledger:
-        entries = ledger.audit_entries(tenant=args.tenant, run_id=args.run, group_id=args.group)
-    for entry in entries[-args.limit :]:
+        entries = ledger.audit_entries(tenant=args.tenant, run_id=args.run, group_id=args.group)[-args.limit :]
+        store = PolicyStore(ledger)
+        # The PII fields of each tenant's policy in force: names too, where a policy lists them.
+        pii = {t: set(store.policy_for(t).pii.fields) for t in {e.tenant for e in entries}}
+    for entry in entries:
         row = asdict(entry)
         if not args.show_pii:
-            row["before"], row["after"] = mask_pii(row["before"]), mask_pii(row["after"])
+            mask = mask_field_value if entry.field in pii[entry.tenant] else mask_pii
+            row["before"], row["after"] = mask(row["before"]), mask(row["after"])
         print(json.dumps(row, default=str, ensure_ascii=False))
     return 0
 

@@ -161,6 +161,11 @@ class PolicyStore:
                 .limit(1)
             ).scalar()
 
+    def policy_for(self, tenant: str) -> Policy:
+        """The rules in force for reading purposes (masking, reports): never writes the ledger."""
+        current = self.current_hash(tenant)
+        return default_policy().policy if current is None else self.version(tenant, current).policy
+
     def in_force(self, tenant: str) -> PolicyVersion:
         """The tenant's policy in force; the shipped default (stored on first use) when none was set."""
         current = self.current_hash(tenant)
