@@ -57,8 +57,13 @@ def pandera_check(
 def run_policy(
     context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, ledger: LedgerResource
 ) -> PolicyVersion:
-    """The tenant's policy this run pinned when it first asked: every step judges by the same rules."""
+    """The tenant's policy this run pinned when it first asked: every step judges by the same rules.
+
+    A partition the ledger does not list (removed by hand from the tenant list, say) stops here
+    with the command that adds it, before anything is read or written.
+    """
     with ledger.open() as book:
+        book.tenants.require(context.partition_key)
         return PolicyStore(book).pin(context.partition_key, context.run.run_id)
 
 

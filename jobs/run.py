@@ -87,6 +87,23 @@ def instance_for_cli() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+def failure_message(error: object) -> str:
+    """The user's error behind Dagster's wrapper ("Error occurred while executing op ..."): one line."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    message = (getattr(error, "message", "") or "").strip()
+    if not message:
+        return "failed"
+    # SerializableErrorInfo messages read "module.ErrorClass: text"; the text is what a person needs.
+    first = message.splitlines()[0]
+    name = getattr(error, "cls_name", None)
+    return (
+        first.split(": ", 1)[1]
+        if name and first.split(": ", 1)[0].endswith(name) and ": " in first
+        else first
+    )
+
+
 def _plain(value: object) -> object:
     return getattr(value, "value", value)
 
@@ -142,9 +159,7 @@ def run_nightly(
             summary.checks[name] = evaluation.passed
             summary.check_metadata[name] = {k: _plain(v) for k, v in evaluation.metadata.items()}
         elif event.is_step_failure:
-            error = event.step_failure_data.error
-            message = error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
-            summary.failures.append(f"{event.step_key}: {message}")
+            summary.failures.append(f"{event.step_key}: {failure_message(event.step_failure_data.error)}")
     with open_ledger() as book:
         summary.open_review_items = int(book.counts(tenant)["open_review_items"])
         pinned = PolicyStore(book).pinned(tenant, result.run_id)

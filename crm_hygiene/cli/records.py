@@ -73,7 +73,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from crm_hygiene.policy.store import PolicyStore
 
     with Ledger.open(ledger_url(args)) as ledger:
-        entries = ledger.audit_entries(tenant=args.tenant, run_id=args.run, group_id=args.group)[-args.limit :]
+        entries = ledger.audit_entries(tenant=args.tenant, run_id=args.run, group_id=args.group)[
+            -args.limit :
+        ]
         store = PolicyStore(ledger)
         # The PII fields of each tenant's policy in force: names too, where a policy lists them.
         pii = {t: set(store.policy_for(t).pii.fields) for t in {e.tenant for e in entries}}

@@ -103,6 +103,9 @@ def parse_policy(text: str, *, source: str = "(text)") -> LoadedPolicy:
 
 def _problem(error: Any) -> str:
     path = [str(p) for p in error["loc"]]
+    if path[-1:] == ["[key]"]:
+        # A map's key failed (a field name, say): the key is the last part of the path.
+        path = path[:-1]
     where = ".".join(path) or "(document)"
     kind = error["type"]
     if kind == "extra_forbidden":

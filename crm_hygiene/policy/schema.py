@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm_hygiene.ledger.types import ChangeKind
 from crm_hygiene.matching.survivorship import (
@@ -60,6 +60,10 @@ def check_field_name(name: str) -> str:
     return name
 
 
+# ENTITY.FIELD of the canonical model, checked wherever a policy names a field.
+FieldName = Annotated[str, AfterValidator(check_field_name)]
+
+
 def _outcome(confidence: float, apply: float, review: float) -> Outcome:
     if confidence >= apply:
         return Outcome.APPLY
@@ -78,14 +82,7 @@ class FieldThresholds(_Strict):
 class KindThresholds(_Strict):
     apply: Probability
     review: Probability
-    fields: dict[str, FieldThresholds] = Field(default_factory=dict)
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, FieldThresholds]) -> dict[str, FieldThresholds]:
-        for name in value:
-            check_field_name(name)
-        return value
+    fields: dict[FieldName, FieldThresholds] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _ordered(self) -> KindThresholds:
@@ -108,11 +105,34 @@ class KindThresholds(_Strict):
         )
 
 
+_KIND_DEFAULTS: dict[str, dict[str, float]] = {
+    "standardize": {"apply": 0.9, "review": 0.6},
+    "enrich": {"apply": 0.9, "review": 0.5},
+    "flag": {"apply": 0.95, "review": 0.5},
+    "relationship": {"apply": 0.9, "review": 0.6},
+}
+
+
+def _over_defaults(value: object, defaults: dict[str, object]) -> object:
+    """A section's map given in part keeps the defaults of what it leaves out."""
+    return {**defaults, **value} if isinstance(value, dict) else value
+
+
 class ConfidencePolicy(_Strict):
-    standardize: KindThresholds = KindThresholds(apply=0.9, review=0.6)
-    enrich: KindThresholds = KindThresholds(apply=0.9, review=0.5)
-    flag: KindThresholds = KindThresholds(apply=0.95, review=0.5)
-    relationship: KindThresholds = KindThresholds(apply=0.9, review=0.6)
+    standardize: KindThresholds = KindThresholds(**_KIND_DEFAULTS["standardize"])
+    enrich: KindThresholds = KindThresholds(**_KIND_DEFAULTS["enrich"])
+    flag: KindThresholds = KindThresholds(**_KIND_DEFAULTS["flag"])
+    relationship: KindThresholds = KindThresholds(**_KIND_DEFAULTS["relationship"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_kinds(cls, data: object) -> object:
+        # `enrich: {fields: {...}}` alone keeps enrich's apply and review thresholds.
+        if not isinstance(data, dict):
+            return data
+        return {
+            k: _over_defaults(v, _KIND_DEFAULTS[k]) if k in _KIND_DEFAULTS else v for k, v in data.items()
+        }
 
 
 class MergePolicy(_Strict):
@@ -131,22 +151,21 @@ class MergePolicy(_Strict):
         return self
 
 
+_WRITE_DEFAULTS: dict[str, object] = {
+    "contact.title": WriteMode.MAY_OVERWRITE,
+    "contact.last_activity_at": WriteMode.MAY_OVERWRITE,
+    "company.last_activity_at": WriteMode.MAY_OVERWRITE,
+}
+
+
 class WritesPolicy(_Strict):
     default: WriteMode = WriteMode.FILL_IF_BLANK
-    fields: dict[str, WriteMode] = Field(
-        default_factory=lambda: {
-            "contact.title": WriteMode.MAY_OVERWRITE,
-            "contact.last_activity_at": WriteMode.MAY_OVERWRITE,
-            "company.last_activity_at": WriteMode.MAY_OVERWRITE,
-        }
-    )
+    fields: dict[FieldName, WriteMode] = Field(default_factory=lambda: dict(_WRITE_DEFAULTS))
 
-    @field_validator("fields")
+    @field_validator("fields", mode="before")
     @classmethod
-    def _known_fields(cls, value: dict[str, WriteMode]) -> dict[str, WriteMode]:
-        for name in value:
-            check_field_name(name)
-        return value
+    def _partial(cls, value: object) -> object:
+        return _over_defaults(value, _WRITE_DEFAULTS)
 
     def mode(self, name: str) -> WriteMode:
         return self.fields.get(name, self.default)
@@ -154,14 +173,7 @@ class WritesPolicy(_Strict):
 
 class ProtectedPolicy(_Strict):
     human_edit_days: int = Field(default=30, ge=0)
-    fields: list[str] = Field(default_factory=list)
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: list[str]) -> list[str]:
-        for name in value:
-            check_field_name(name)
-        return value
+    fields: list[FieldName] = Field(default_factory=list)
 
 
 class ListsPolicy(_Strict):
@@ -190,6 +202,12 @@ class SurvivorshipSection(_Strict):
     fields: dict[str, Rule] = Field(default_factory=lambda: dict(DEFAULT_FIELD_RULES))
     source_ranking: list[str] = Field(default_factory=list)
     source_column: str = "source"
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _partial(cls, value: object) -> object:
+        # Naming the rule of one field keeps every other field's default rule.
+        return _over_defaults(value, dict(DEFAULT_FIELD_RULES))
 
     @field_validator("fields")
     @classmethod

@@ -33,7 +33,9 @@ def _entry(tenant: str, field: str, before: str, after: str) -> AuditEntry:
     )
 
 
-def test_names_are_masked_where_the_policy_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_names_are_masked_where_the_policy_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     with Ledger.open(url) as ledger:
         ledger.tenants.add(["plain", "private"], by="test")

@@ -15,7 +15,7 @@ from crm_hygiene.policy import parse_policy, policy_hash
 from crm_hygiene.policy.schema import Policy
 from crm_hygiene.policy.store import PolicyStore
 from crm_hygiene.warehouse import read_table
-from crm_hygiene_dagster.jobs.run import run_nightly
+from crm_hygiene_dagster.jobs.run import failure_message, run_nightly
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
 from tests.matching.dedupe_demo import TENANT, demo, new_crm
 
@@ -66,3 +66,27 @@ def test_a_stricter_auto_merge_threshold_merges_less_and_the_hash_is_on_every_en
     assert (auto["weakest_probability"] >= 0.999).all()
     between = strict_proposals[strict_proposals["weakest_probability"].between(0.99, 0.999, inclusive="left")]
     assert len(between) and (between["decision"] != AUTO).all()
+
+
+def test_a_partition_the_ledger_does_not_list_stops_before_reading_anything(tmp_path: Path) -> None:
+    from crm_hygiene_dagster.assets import crm_snapshot
+    from crm_hygiene_dagster.assets.partitions import tenants
+
+    resources = {
+        "crm_store": CrmStoreResource(url=f"sqlite:///{tmp_path / 'crm.sqlite'}"),
+        "ledger": LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}"),
+        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
+    }
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(tenants.name, ["ghost"])  # e.g. added in the UI by hand
+        result = dg.materialize(
+            [crm_snapshot],
+            partition_key="ghost",
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure_message(failure.step_failure_data.error).startswith("unknown tenant 'ghost'")
+    assert not (tmp_path / "warehouse.duckdb").exists()

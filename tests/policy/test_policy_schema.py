@@ -157,3 +157,18 @@ def test_write_modes_lists_and_survivorship_reach_their_readers() -> None:
 def test_canonical_yaml_spells_out_every_rule() -> None:
     text = canonical_yaml(Policy())
     assert "auto_merge_threshold: 0.99" in text and "human_edit_days: 30" in text
+
+
+def test_a_section_given_in_part_keeps_the_defaults_it_leaves_out() -> None:
+    policy = parse_policy(
+        "confidence:\n  enrich:\n    fields: {contact.email: {apply: 0.97}}\n"
+        "writes:\n  fields: {contact.email: may_overwrite}\n"
+        "survivorship:\n  fields: {email: survivor}\n"
+    ).policy
+    assert policy.thresholds("enrich") == (0.9, 0.5)
+    assert policy.thresholds("enrich", "contact.email") == (0.97, 0.5)
+    assert policy.writes.mode("contact.email") is WriteMode.MAY_OVERWRITE
+    assert policy.writes.mode("contact.title") is WriteMode.MAY_OVERWRITE  # a default kept
+    rules = policy.survivorship_policy()
+    assert rules.rule_for("email").value == "survivor"
+    assert rules.rule_for("company_name").value == "most_complete"  # a default kept
