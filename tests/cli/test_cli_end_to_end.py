@@ -58,10 +58,6 @@ def test_run_materializes_through_dagster_and_prints_a_summary(home: Path) -> No
     assert "contacts.rows:" not in done.stdout
     assert "Traceback" not in done.stderr
     assert "snapshot t1/contacts:" in done.stderr  # progress lines
-    verbose = _run(home, "run", "--tenant", "t1", "--verbose")
-    assert verbose.returncode == 0, verbose.stdout + verbose.stderr
-    assert "contacts.rows:" in verbose.stdout
-    assert "check crm_snapshot:crm_snapshot_schema: passed" in verbose.stdout
     tenants = _run(home, "tenants")
     assert json.loads(tenants.stdout) == ["t1"]
 
@@ -99,7 +95,10 @@ def test_train_stores_a_new_model_version_that_the_next_run_uses(home: Path) -> 
     assert list(result) == ["company"] and result["company"]["records"] > 0
     version = result["company"]["version"]
     assert version >= 1
-    rerun = _run(home, "--verbose", "run", "--tenant", "t1", "--full-dedupe")
+    rerun = _run(home, "run", "--tenant", "t1", "--full-dedupe", "--verbose")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    # --verbose after the command: every asset's and check's metadata before the summary.
+    assert "contacts.rows:" in rerun.stdout
+    assert "check crm_snapshot:crm_snapshot_schema: passed" in rerun.stdout
     assert f"companies.model: stored version {version}" in rerun.stdout
     assert "companies.mode: full: full run asked" in rerun.stdout

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from crm_hygiene.cli import main
 from crm_hygiene.model import Entity
 from crm_hygiene.stores import open_store
 
@@ -107,9 +108,8 @@ def test_undoing_what_is_not_in_effect_is_refused(home: Path) -> None:
 
 
 def test_one_training_minimum_from_the_policy_for_run_and_train(home: Path) -> None:
-    done = _run(home, "run", "--tenant", "t1")
-    assert done.returncode == 0, done.stdout + done.stderr
-    verbose = _run(home, "run", "--tenant", "t1", "--verbose")
+    verbose = _run(home, "--verbose", "run", "--tenant", "t1")  # --verbose before the command
+    assert verbose.returncode == 0, verbose.stdout + verbose.stderr
     assert "too few to train on (at least 50)" in verbose.stdout  # 30 companies
     _one_line_error(
         _run(home, "train", "--tenant", "t1", "--entity", "company"),
@@ -124,37 +124,44 @@ def test_one_training_minimum_from_the_policy_for_run_and_train(home: Path) -> N
     assert json.loads(trained.stdout)["company"]["records"] == 30
 
 
-def test_policy_commands(home: Path) -> None:
-    typo = home / "typo.yaml"
-    typo.write_text("merge:\n  auto_merge_treshold: 0.999\n")
-    _one_line_error(
-        _run(home, "policy", "check", str(typo)),
-        "merge.auto_merge_treshold: unknown key",
-        "auto_merge_threshold",
-    )
-    _one_line_error(_run(home, "policy", "set", "--tenant", "zzz", str(typo)), "auto_merge_treshold")
-    assert _run(home, "policy", "history", "--tenant", "zzz").stdout == ""  # nothing stored
+def test_policy_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # In process (the same parser and handlers the installed command runs), to keep the suite quick.
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
 
-    strict = home / "strict.yaml"
+    def cli(*args: str) -> tuple[int, str, str]:
+        code = main([*args, "--ledger", ledger]) if args[:2] != ("policy", "check") else main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert cli("tenants", "add", "zzz")[0] == 0
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("merge:\n  auto_merge_treshold: 0.999\n")
+    code, _, err = cli("policy", "check", str(typo))
+    assert code == 1 and err.count("\n") == 1
+    assert "merge.auto_merge_treshold: unknown key (did you mean auto_merge_threshold?)" in err
+    code, _, err = cli("policy", "set", "--tenant", "zzz", str(typo))
+    assert code == 1 and "auto_merge_treshold" in err
+    assert cli("policy", "history", "--tenant", "zzz")[1] == ""  # nothing stored
+    assert cli("policy", "set", "--tenant", "nosuch", str(typo))[0] == 1
+
+    strict = tmp_path / "strict.yaml"
     strict.write_text("# stricter\nmerge:\n  auto_merge_threshold: 0.999\n")
-    checked = _run(home, "policy", "check", str(strict))
-    assert checked.returncode == 0
-    version = json.loads(checked.stdout)["policy_version"]
-    stored = _run(home, "policy", "set", "--tenant", "zzz", str(strict), "--note", "fewer merges")
-    assert json.loads(stored.stdout) == {"tenant": "zzz", "policy_version": version, "changed": True}
-    shown = _run(home, "policy", "show", "--tenant", "zzz")
-    assert shown.stdout.startswith("# stricter") and version in shown.stderr
-    assert "human_edit_days: 30" in _run(home, "policy", "show", "--tenant", "zzz", "--resolved").stdout
-    loose = home / "loose.yaml"
+    code, out, _ = cli("policy", "check", str(strict))
+    version = json.loads(out)["policy_version"]
+    _, out, _ = cli("policy", "set", "--tenant", "zzz", str(strict), "--note", "fewer merges")
+    assert json.loads(out) == {"tenant": "zzz", "policy_version": version, "changed": True}
+    _, out, err = cli("policy", "show", "--tenant", "zzz")
+    assert out.startswith("# stricter") and version in err
+    assert "human_edit_days: 30" in cli("policy", "show", "--tenant", "zzz", "--resolved")[1]
+    loose = tmp_path / "loose.yaml"
     loose.write_text("merge:\n  auto_merge_threshold: 0.95\n")
-    assert _run(home, "policy", "set", "--tenant", "zzz", str(loose)).returncode == 0
-    diff = _run(home, "policy", "diff", "--tenant", "zzz").stdout
+    assert cli("policy", "set", "--tenant", "zzz", str(loose))[0] == 0
+    diff = cli("policy", "diff", "--tenant", "zzz")[1]
     assert "-  auto_merge_threshold: 0.999" in diff and "+  auto_merge_threshold: 0.95" in diff
-    back = _run(home, "policy", "rollback", "--tenant", "zzz")
-    assert json.loads(back.stdout)["policy_version"] == version
-    history = [
-        json.loads(line) for line in _run(home, "policy", "history", "--tenant", "zzz").stdout.splitlines()
-    ]
+    _, out, _ = cli("policy", "rollback", "--tenant", "zzz")
+    assert json.loads(out)["policy_version"] == version
+    history = [json.loads(line) for line in cli("policy", "history", "--tenant", "zzz")[1].splitlines()]
     assert [h["action"] for h in history] == ["set", "set", "rollback"]
     assert history[-1]["in_force"] and history[0]["note"] == "fewer merges"
-    assert "auto_merge_threshold: 0.99" in _run(home, "policy", "default").stdout
+    assert main(["policy", "default"]) == 0
+    assert "auto_merge_threshold: 0.99" in capsys.readouterr().out
