@@ -58,6 +58,10 @@ def test_a_stricter_auto_merge_threshold_merges_less_and_the_hash_is_on_every_en
             assert entries and {e.policy_version for e in entries} == {run.policy_version}
             proposals = ledger.proposals(run.tenant)
             assert proposals and {p.policy_version for p in proposals} == {run.policy_version}
+            # The summary's counts are the ledger's and the step's, not a progress tally.
+            assert run.open_review_items == ledger.counts(run.tenant)["open_review_items"]
+            queued = run.materialized["applied_merges"]["queued_for_review"]
+            assert any(f"{queued:,} sent to review" in line for line in run.headline())
 
     warehouse = resources["warehouse"]
     with warehouse.get_connection() as conn:  # type: ignore[attr-defined]
