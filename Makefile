@@ -7,6 +7,8 @@ DEMO_CONTACTS ?= 5000
 DEMO_COMPANIES ?= 1000
 DEMO_SEED ?= 7
 TENANT ?= demo
+# Test processes (pytest-xdist): the suite is sized for this project's 2-core machines.
+TEST_WORKERS ?= 2
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: run test ui lint bootstrap clean
@@ -28,7 +30,7 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/crm-hygiene run --tenant $(TENANT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
