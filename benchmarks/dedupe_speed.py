@@ -14,8 +14,8 @@ after the timed work, before scoring):
   and runs `predict_and_cluster` (pairs at >= 0.5, clusters at the auto-merge threshold).
 - `plain train`: Splink's tutorial recipe (tutorials 04 and 05) on the same records' raw,
   un-normalized contact columns (first_name, last_name, email, phone, city, company_name;
-  blank text made NULL, nothing else): comparisons and blocking rules chosen the way
-  `benchmarks/plain_splink.py` chooses them, prior from deterministic rules, u from random
+  blank text made NULL, nothing else): comparison-library comparisons and blocking rules on
+  name, e-mail and phone, prior from deterministic rules, u from random
   sampling, m from EM on two rules, then `save_model_to_json`.
 - `plain predict`: a new process loads that model JSON into a Linker, predicts (>= 0.5) and
   clusters at the auto-merge threshold.
