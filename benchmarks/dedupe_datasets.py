@@ -158,7 +158,9 @@ def run_baseline(dataset: Dataset, baselines: Path, engine: str = "splink") -> d
     args = [sys.executable, str(baselines / f"{dataset.baseline}.py")]
     if engine != "splink":
         args += ["--engine", engine]
-    done, seconds = _timed(args, baselines)
+    # A scratch working folder: the baselines folder may be read-only (a shared copy).
+    with tempfile.TemporaryDirectory() as scratch:
+        done, seconds = _timed(args, Path(scratch))
     if done.returncode != 0:
         return row | {"error": done.stderr.strip().splitlines()[-1:]}
     return row | summarize_baseline(_last_json(done.stdout)) | {"seconds": round(seconds, 2)}
