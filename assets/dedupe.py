@@ -27,7 +27,13 @@ from crm_hygiene.matching.schemas import merge_proposals_schema
 from crm_hygiene.model import spec
 from crm_hygiene.warehouse import read_table, write_table
 from crm_hygiene_dagster.assets.checks import evaluate_schema
-from crm_hygiene_dagster.assets.factory import blocking_check, policy_metadata, run_policy, tenant_asset
+from crm_hygiene_dagster.assets.factory import (
+    blocking_check,
+    pin_policy,
+    policy_metadata,
+    run_policy,
+    tenant_asset,
+)
 from crm_hygiene_dagster.assets.standardize import normalized_records
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
 
@@ -56,9 +62,9 @@ def candidate_pairs(
     ledger: LedgerResource,
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
-    policy = run_policy(context, ledger)
-    metadata: dict[str, object] = dict(policy_metadata(policy))
     with warehouse.get_connection() as conn, ledger.open() as book:
+        policy = pin_policy(context, book)
+        metadata: dict[str, object] = dict(policy_metadata(policy))
         records = {
             e: tables.read_records(conn, tenant, e, snapshot_columns=["id", "updated_at"]) for e in ENTITIES
         }
@@ -103,9 +109,9 @@ def duplicate_clusters(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
-    policy = run_policy(context, ledger)
-    metadata: dict[str, object] = dict(policy_metadata(policy))
     with warehouse.get_connection() as conn, ledger.open() as book:
+        policy = pin_policy(context, book)
+        metadata: dict[str, object] = dict(policy_metadata(policy))
         for entity in ENTITIES:
             records = tables.read_records(conn, tenant, entity, snapshot_columns=["id"])
             pairs = read_table(conn, tenant, tables.candidate_pairs(entity))
@@ -138,8 +144,8 @@ def merge_proposals_asset(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger: LedgerResource
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
-    policy = run_policy(context, ledger)
     with warehouse.get_connection() as conn, ledger.open() as book:
+        policy = pin_policy(context, book)
         records = {e: tables.read_records(conn, tenant, e) for e in ENTITIES}
         pairs = {e: read_table(conn, tenant, tables.candidate_pairs(e)) for e in ENTITIES}
         clusters = {e: read_table(conn, tenant, tables.duplicate_clusters(e)) for e in ENTITIES}
@@ -198,8 +204,8 @@ def applied_merges(
     ledger: LedgerResource,
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
-    policy = run_policy(context, ledger)
     with warehouse.get_connection() as conn, ledger.open() as book:
+        policy = pin_policy(context, book)
         proposals = read_table(conn, tenant, tables.MERGE_PROPOSALS)
         writer = AuditedWriter(crm_store.open(), book, run_id=context.run.run_id, policy_version=policy.hash)
         outcome = apply_merge_proposals(writer, proposals, tenant=tenant, progress=context.log.debug)

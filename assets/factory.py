@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from crm_hygiene.ledger import Ledger
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.policy.store import PolicyStore, PolicyVersion
 from crm_hygiene_dagster.assets.checks import combine, evaluate_schema
@@ -63,8 +64,15 @@ def run_policy(
     with the command that adds it, before anything is read or written.
     """
     with ledger.open() as book:
-        book.tenants.require(context.partition_key)
-        return PolicyStore(book).pin(context.partition_key, context.run.run_id)
+        return pin_policy(context, book)
+
+
+def pin_policy(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, book: Ledger
+) -> PolicyVersion:
+    """`run_policy` for a step that has the ledger open already."""
+    book.tenants.require(context.partition_key)
+    return PolicyStore(book).pin(context.partition_key, context.run.run_id)
 
 
 def policy_metadata(version: PolicyVersion) -> dict[str, dg.MetadataValue]:

@@ -40,13 +40,6 @@ def duplicate_clusters(entity: Entity) -> str:
     return f"duplicate_clusters_{spec(entity).table}"
 
 
-def all_tables() -> list[str]:
-    """Every table a nightly run writes per tenant (for docs, tests and clean-up tools)."""
-    names = [snapshot(e) for e in Entity] + [normalized(e) for e in Entity]
-    names += [f(e) for f in (candidate_pairs, duplicate_clusters) for e in (Entity.COMPANY, Entity.CONTACT)]
-    return [*names, STANDARDIZATION_PROPOSALS, MERGE_PROPOSALS, APPLIED_MERGES]
-
-
 def read_snapshot(
     conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:

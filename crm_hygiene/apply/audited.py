@@ -282,9 +282,13 @@ class AuditedWriter:
 
     def revert_group(self, group_id: str, *, what: str = "change group") -> WriteSummary:
         """Undo every write of a group (a merge, a flag) still in effect, all-or-nothing."""
-        if not self.ledger.audit_entries(group_id=group_id, action=AuditAction.APPLY):
+        applied = self.ledger.audit_entries(group_id=group_id, action=AuditAction.APPLY)
+        if not applied:
             raise StoreError(f"no {what} {group_id!r} in the audit log")
-        live = self.ledger.live_group_entries(group_id)
+        # In effect: the change's latest entry is this group's apply (not a revert, nor a later
+        # merge's apply of the same change after an unmerge and a re-merge).
+        latest = self.ledger.latest_audit({e.change_id for e in applied})
+        live = [e for e in applied if latest.get(e.change_id) == (AuditAction.APPLY.value, group_id)]
         if not live:
             undone = self.ledger.audit_entries(group_id=group_id, action=AuditAction.REVERT)
             when = (

@@ -185,46 +185,28 @@ class Ledger:
         with self._engine.connect() as connection:
             return [rows.audit_from_row(row) for row in connection.execute(query)]
 
-    def live_group_entries(self, group_id: str) -> list[AuditEntry]:
-        """The apply entries of a group (a merge, a flag) still in effect: for each of its changes,
-        the latest audit entry is this group's apply (not a revert, nor a later group's apply)."""
-        applied = self.audit_entries(group_id=group_id, action=AuditAction.APPLY)
-        if not applied:
-            return []
-        latest: dict[str, tuple[int, str, str | None]] = {}
+    def latest_audit(self, change_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """Per change, the action and group of its latest audit entry: what is in effect now."""
+        latest: dict[str, tuple[str, str | None]] = {}
         with self._engine.connect() as connection:
-            for batch in _batches({e.change_id for e in applied}, IDS_PER_QUERY):
+            for batch in _batches(change_ids, IDS_PER_QUERY):
                 newest = (
                     sa.select(sa.func.max(audit_log.c.id))
                     .where(audit_log.c.change_id.in_(batch))
                     .group_by(audit_log.c.change_id)
                 )
-                query = sa.select(
-                    audit_log.c.change_id, audit_log.c.id, audit_log.c.action, audit_log.c.group_id
-                ).where(audit_log.c.id.in_(newest))
+                query = sa.select(audit_log.c.change_id, audit_log.c.action, audit_log.c.group_id).where(
+                    audit_log.c.id.in_(newest)
+                )
                 for row in connection.execute(query):
-                    latest[row.change_id] = (row.id, row.action, row.group_id)
-        return [
-            e
-            for e in applied
-            if latest.get(e.change_id, (None, None, None))[1:] == (AuditAction.APPLY.value, group_id)
-        ]
+                    latest[row.change_id] = (row.action, row.group_id or None)
+        return latest
 
     def applied_change_ids(self, change_ids: Iterable[str]) -> set[str]:
         """The given changes whose latest audit entry is an apply, i.e. in effect now."""
-        applied: set[str] = set()
-        with self._engine.connect() as connection:
-            for batch in _batches(change_ids, IDS_PER_QUERY):
-                latest = (
-                    sa.select(sa.func.max(audit_log.c.id))
-                    .where(audit_log.c.change_id.in_(batch))
-                    .group_by(audit_log.c.change_id)
-                )
-                query = sa.select(audit_log.c.change_id).where(
-                    audit_log.c.id.in_(latest), audit_log.c.action == AuditAction.APPLY.value
-                )
-                applied.update(connection.execute(query).scalars())
-        return applied
+        return {
+            c for c, (action, _) in self.latest_audit(change_ids).items() if action == AuditAction.APPLY.value
+        }
 
     # -- review queue and decisions ----------------------------------------------------------
 
