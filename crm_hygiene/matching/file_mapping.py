@@ -37,7 +37,9 @@ class Source:
     """Where one canonical field (or identifier) comes from in the file.
 
     `how` is "first" (the first non-empty of `columns`; one column is the common case), "join"
-    (the non-empty values of `columns` joined by `sep`) or "value" (the text `value` for every row).
+    (the non-empty values of `columns` joined by `sep`), "value" (the text `value` for every row)
+    or "date" (a date built from the year, month and day `columns`, zero-padded: 1967, 1, 12 ->
+    1967-01-12).
     """
 
     how: str
@@ -50,6 +52,8 @@ class Source:
             return f"the value {self.value!r}"
         if self.how == "join":
             return f"{' + '.join(self.columns)} joined"
+        if self.how == "date":
+            return f"the date of {', '.join(self.columns)} (year, month, day)"
         return " or ".join(self.columns)
 
 
@@ -57,6 +61,8 @@ class Source:
 class IdentifierSpec:
     identifier: ExtraIdentifier
     source: Source
+    # A date written with numbers only and both ways readable ("03/04/1967") is day first.
+    day_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class Mapping:
         parts = [f"{name} <- {source.describe()}" for name, source in self.fields.items()]
         parts += [
             f"identifier {s.identifier.name} <- {s.source.describe()}"
+            + (" (date" + (", day first)" if s.day_first else ")") if s.identifier.date else "")
             + (f" (typos {s.identifier.typos})" if s.identifier.typos else "")
             + (f" (similar {s.identifier.similar})" if s.identifier.similar is not None else "")
             for s in self.identifiers
@@ -196,13 +203,30 @@ def _identifiers(raw: Any) -> tuple[IdentifierSpec, ...]:
     out = []
     for name, value in raw.items():
         where = f"identifiers.{name}"
-        source, options = _source(where, value)
+        if isinstance(value, dict) and isinstance(value.get("date"), dict):
+            source = _date_parts(where, value["date"])
+            options: dict[str, Any] = {str(k): v for k, v in value.items() if k != "date"}
+            is_date: Any = True
+        else:
+            source, options = _source(where, value)
+            is_date = options.pop("date", False)
+        if not isinstance(is_date, bool):
+            raise DedupeInputError(
+                f"{where}: date must be true, or {{year: C, month: C, day: C}} to build the date "
+                f"from three columns; got {is_date!r}"
+            )
+        day_first = options.pop("day_first", False)
+        if not isinstance(day_first, bool):
+            raise DedupeInputError(f"{where}: day_first must be true or false, got {day_first!r}")
+        if day_first and not is_date:
+            raise DedupeInputError(f"{where}: day_first belongs to a date (date: true)")
         typos = options.pop("typos", 0)
         similar = options.pop("similar", None)
         split = options.pop("split", None)
         if options:
             raise DedupeInputError(
-                f"{where}: unknown keys {sorted(options)}; an identifier takes typos, similar and split"
+                f"{where}: unknown keys {sorted(options)}; an identifier takes typos, similar, split, "
+                "date and day_first"
             )
         if split is not None and (not isinstance(split, str) or not split):
             raise DedupeInputError(f"{where}: split must be a non-empty text such as ';', got {split!r}")
@@ -212,15 +236,34 @@ def _identifiers(raw: Any) -> tuple[IdentifierSpec, ...]:
             raise DedupeInputError(f"{where}: similar must be a number such as 0.9, got {similar!r}")
         try:
             identifier = ExtraIdentifier(
-                _identifier_name(str(name)), typos, None if similar is None else float(similar), split
+                _identifier_name(str(name)),
+                typos,
+                None if similar is None else float(similar),
+                split,
+                date=is_date,
             )
         except ValueError as exc:
             raise DedupeInputError(f"{where}: {exc}") from None
-        out.append(IdentifierSpec(identifier, source))
+        out.append(IdentifierSpec(identifier, source, day_first=day_first))
     names = [s.identifier.name for s in out]
     if len(set(names)) != len(names):
         raise DedupeInputError(f"identifiers: names repeat once written as identifiers: {names}")
     return tuple(out)
+
+
+_DATE_PARTS = ("year", "month", "day")
+
+
+def _date_parts(where: str, raw: dict[Any, Any]) -> Source:
+    """`date: {year: C, month: C, day: C}`: the three columns a date is built from."""
+    if sorted(map(str, raw)) != sorted(_DATE_PARTS) or not all(
+        isinstance(raw[k], str) and raw[k] for k in _DATE_PARTS
+    ):
+        raise DedupeInputError(
+            f"{where}: date from parts takes one column each for year, month and day, "
+            f"e.g. {{year: birth_year, month: birth_month, day: birth_day}}; got {raw!r}"
+        )
+    return Source("date", tuple(raw[k] for k in _DATE_PARTS))
 
 
 def _identifier_name(name: str) -> str:
@@ -311,6 +354,8 @@ SYNONYMS: dict[Entity, dict[str, tuple[str, ...]]] = {
     },
 }  # fmt: skip
 ID_SYNONYMS = ("id", "unique_id", "record_id", "uid")
+# Well-known identifiers that are dates (compared as dates when picked up by name).
+DATE_IDENTIFIERS = frozenset({"dob"})
 # Well-known identifiers picked up by name when there is no mapping (name, typos, synonyms).
 IDENTIFIER_SYNONYMS: dict[Entity, tuple[tuple[str, int, tuple[str, ...]], ...]] = {
     Entity.CONTACT: (
@@ -359,7 +404,10 @@ def default_mapping(columns: Sequence[str], entity: Entity | str, *, exclude: Se
     for name, typos, synonyms in IDENTIFIER_SYNONYMS[entity]:
         found = pick(synonyms)
         if found:
-            identifiers.append(IdentifierSpec(ExtraIdentifier(name, typos), Source("first", found)))
+            identifier = (
+                ExtraIdentifier(name, date=True) if name in DATE_IDENTIFIERS else ExtraIdentifier(name, typos)
+            )
+            identifiers.append(IdentifierSpec(identifier, Source("first", found)))
     return Mapping(
         entity=entity,
         fields=fields,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingABC
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,7 +16,6 @@ import pandas as pd
 
 from crm_hygiene.matching.file_mapping import FULL_NAME, DedupeInputError, Mapping, Source
 from crm_hygiene.matching.inputs import MAX_SHARED, match_input
-from crm_hygiene.matching.settings import ExtraIdentifier
 from crm_hygiene.model.records import Entity, Status
 from crm_hygiene.model.snapshot import prepare_snapshot
 from crm_hygiene.normalize.records import normalize_companies, normalize_contacts
@@ -70,6 +70,8 @@ def _resolve(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[s
     """One canonical column from `source` (see `Source`): text or None per row."""
     if source.how == "value":
         return pd.Series(source.value or None, index=table.index, dtype=object)
+    if source.how == "date":
+        return _date_from_parts(table, source, missing)
     parts = [
         cell_texts(table[c], missing.get(c, frozenset()) | missing.get("*", frozenset()))
         for c in source.columns
@@ -85,6 +87,74 @@ def _resolve(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[s
     return out
 
 
+def _date_from_parts(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[str]]) -> pd.Series:
+    """YYYY-MM-DD from year, month and day columns, zero-padded; None unless all three are
+    whole numbers (a date of 1967-1-12 and one of 1967-11-2 must not share one key)."""
+    year, month, day = (
+        pd.to_numeric(
+            cell_texts(table[c], missing.get(c, frozenset()) | missing.get("*", frozenset())),
+            errors="coerce",
+        )
+        for c in source.columns
+    )
+    whole = (
+        year.between(1, 9999)
+        & month.between(1, 12)
+        & day.between(1, 31)
+        & (year % 1 == 0)
+        & (month % 1 == 0)
+        & (day % 1 == 0)
+    )
+    text = (
+        year.where(whole, 0).astype(int).astype(str).str.zfill(4)
+        + "-"
+        + month.where(whole, 0).astype(int).astype(str).str.zfill(2)
+        + "-"
+        + day.where(whole, 0).astype(int).astype(str).str.zfill(2)
+    )
+    return text.where(whole, None).astype(object)
+
+
+_YMD = re.compile(r"(\d{4})[-/. ](\d{1,2})[-/. ](\d{1,2})(?:[T ].*)?")
+_XXY = re.compile(r"(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def date_key(text: str | None, day_first: bool = False) -> str | None:
+    """A written date as YYYY-MM-DD, or None when it is none.
+
+    Year first ("1967-1-12", "1967/01/12", "19670112", an ISO timestamp) is year-month-day;
+    "12/01/1967" is month first unless `day_first`, or unless one reading is impossible
+    ("25/12/1967"). Any year of four digits counts (historical records hold 1650); a month
+    above 12 or a day above 31 is not a date. Only the numbers are checked, not the calendar:
+    a 30 February is a mistyped date, and still worth comparing digit by digit.
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    found = _YMD.fullmatch(text) or _COMPACT.fullmatch(text)
+    if found:
+        year, month, day = (int(g) for g in found.groups())
+    else:
+        found = _XXY.fullmatch(text)
+        if not found:
+            return None
+        first, second, year = (int(g) for g in found.groups())
+        month, day = (second, first) if day_first else (first, second)
+        if month > 12 and day <= 12:
+            month, day = day, month
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def date_keys(values: pd.Series, day_first: bool = False) -> pd.Series:
+    """`date_key` of every cell, parsed once per distinct text."""
+    distinct = values.dropna().unique()
+    keys = {text: date_key(text, day_first) for text in distinct}
+    return values.map(keys).astype(object).where(values.notna(), None)
+
+
 @dataclass
 class MappedFile:
     """The file as records: the raw snapshot frame for the normalizer and identifier keys by id."""
@@ -93,6 +163,8 @@ class MappedFile:
     id_values: pd.Series  # the same ids as written in the file, for ordering and output
     raw: pd.DataFrame  # id, tenant, version, status and the mapped canonical fields
     identifiers: pd.DataFrame  # one column per extra identifier (`id_<name>`), keyed text
+    # What mapping left out, to be said on stderr ("identifier dob: 3 values are not dates").
+    notes: tuple[str, ...] = ()
 
 
 def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
@@ -119,21 +191,44 @@ def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
             **{name: values.to_numpy(dtype=object) for name, values in fields.items()},
         }
     )
-    identifiers = pd.DataFrame(
-        {
-            spec_.identifier.column: _identifier_values(
-                _resolve(table, spec_.source, mapping.missing), spec_.identifier
-            ).to_numpy(dtype=object)
-            for spec_ in mapping.identifiers
-        },
-        index=pd.RangeIndex(len(table)),
-    )
+    columns: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    for spec_ in mapping.identifiers:
+        written = _resolve(table, spec_.source, mapping.missing)
+        if spec_.identifier.date:
+            keys = date_keys(written, spec_.day_first) if spec_.source.how != "date" else written
+            unread = written.notna() & keys.isna()
+            if spec_.source.how == "date":
+                unread = _any_part(table, spec_.source, mapping.missing) & keys.isna()
+            if unread.any():
+                example = _first_text(table, spec_.source, unread)
+                notes.append(
+                    f"identifier {spec_.identifier.name}: {int(unread.sum()):,} value(s) are not dates "
+                    f"and are compared as missing, e.g. {row_list(np.flatnonzero(unread.to_numpy()), 3)}"
+                    f" ({example!r})"
+                )
+        elif spec_.identifier.split is None:
+            keys = identifier_keys(written)
+        else:
+            keys = identifier_lists(written, spec_.identifier.split)
+        columns[spec_.identifier.column] = keys.to_numpy(dtype=object)
+    identifiers = pd.DataFrame(columns, index=pd.RangeIndex(len(table)))
     identifiers.index = ids.to_numpy(dtype=object)
-    return MappedFile(ids=ids, id_values=id_values, raw=raw, identifiers=identifiers)
+    return MappedFile(ids=ids, id_values=id_values, raw=raw, identifiers=identifiers, notes=tuple(notes))
 
 
-def _identifier_values(values: pd.Series, identifier: ExtraIdentifier) -> pd.Series:
-    return identifier_keys(values) if identifier.split is None else identifier_lists(values, identifier.split)
+def _any_part(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[str]]) -> pd.Series:
+    present = [
+        cell_texts(table[c], missing.get(c, frozenset()) | missing.get("*", frozenset())).notna()
+        for c in source.columns
+    ]
+    return pd.concat(present, axis=1).any(axis=1)
+
+
+def _first_text(table: pd.DataFrame, source: Source, rows: pd.Series) -> str:
+    """The first flagged row's cells as written (parts joined by "-")."""
+    position = int(np.flatnonzero(rows.to_numpy())[0])
+    return "-".join(str(table[c].iloc[position]) for c in source.columns)
 
 
 def identifier_lists(values: pd.Series, split: str) -> pd.Series:
@@ -207,8 +302,13 @@ def _unshare(values: pd.Series, max_shared: int = MAX_SHARED) -> pd.Series:
     return values.where(~(counts.to_numpy(dtype=float, na_value=np.nan) > max_shared), None).astype(object)
 
 
-def file_match_input(mapped: MappedFile, entity: Entity) -> pd.DataFrame:
-    """The match input of the file's records: normalized fields plus the identifier keys."""
+def file_match_input(
+    mapped: MappedFile, entity: Entity, say: Callable[[str], None] | None = None
+) -> pd.DataFrame:
+    """The match input of the file's records: normalized fields plus the identifier keys.
+
+    `say` hears every identifier whose values were blanked because too many records hold them.
+    """
     snapshot = prepare_snapshot(entity, mapped.raw)
     normalize = normalize_contacts if entity is Entity.CONTACT else normalize_companies
     inputs = match_input(entity, normalize(snapshot).frame)
@@ -219,6 +319,13 @@ def file_match_input(mapped: MappedFile, entity: Entity) -> pd.DataFrame:
         )
         is_list = keys.map(lambda v: isinstance(v, list)).any()
         inputs[column] = _unshare_items(keys) if is_list else _unshare(keys)
+        blanked = int(keys.notna().sum() - inputs[column].notna().sum())
+        if blanked and say is not None:
+            what = "list items" if is_list else "values"
+            say(
+                f"identifier {column.removeprefix('id_')}: {what} held by more than {MAX_SHARED:,} records "
+                f"are no identity and are left out ({blanked:,} record(s) lose them)"
+            )
     return inputs
 
 

@@ -55,6 +55,7 @@ import pandas as pd
 import pyarrow as pa
 from splink import Linker
 
+from crm_hygiene.matching.blocking import affordable_rules
 from crm_hygiene.matching.evaluate import PairwiseScores, pairwise_scores
 from crm_hygiene.matching.file_io import default_output, file_format, read_table, write_table
 from crm_hygiene.matching.file_mapping import (
@@ -67,6 +68,7 @@ from crm_hygiene.matching.file_mapping import (
 )
 from crm_hygiene.matching.file_records import MappedFile, cell_texts, file_match_input, map_rows, row_list
 from crm_hygiene.matching.inputs import MATCH_COLUMNS, as_arrow
+from crm_hygiene.matching.learnt import Learnt, predicted_estimate, settle
 from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, fit_registered
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import ExtraIdentifier
@@ -133,61 +135,29 @@ def _fit(
     *,
     max_pairs: int,
     seed: int,
-) -> Linker:
+    records_count: int,
+) -> tuple[Linker, Learnt]:
     """Train on the file as the nightly model does, with what a file needs besides: leniently
     (what cannot be learned is skipped), EM without term frequencies, and u corrected for the
     duplicates among random pairs (module docstring)."""
-    linker, _ = fit_registered(
+    loose = affordable_rules(
+        session.con, records.physical_name, entity, records_count, lambda message: say(f"training: {message}")
+    )
+    linker, _, learnt = fit_registered(
         entity,
         records,
         session,
         extra_exact=identifiers,
+        extra_blocking=loose,
         max_pairs=max_pairs,
         seed=seed,
         em_without_term_frequencies=True,
         lenient=True,
         say=lambda message: say(f"training: {message}"),
+        u_without_duplicates=True,
+        report_learnt=False,
     )
-    remove_matches_from_u(linker, say)
-    return linker
-
-
-# `remove_matches_from_u` never makes a level more than this many times stronger than the
-# sampled u said (a factor of 20 is 4.3 bits): the correction rests on estimated m and prior.
-MAX_U_CORRECTION = 20.0
-
-
-def remove_matches_from_u(linker: Linker, say: Progress | None = None) -> None:
-    """Take the true duplicates out of every u: u = (u_sampled - prior * m) / (1 - prior).
-
-    u is sampled (or counted) over random pairs, and a random pair is a duplicate with
-    probability `prior`, so what was measured is prior * m + (1 - prior) * u. In a CRM table
-    the prior is tiny and this changes nothing; in a file where a few entities hold much of
-    the rows (patstat: Philips holds 676 of 2,379, a random pair is a duplicate 1 time in 10)
-    the agreement of duplicates made "same name" look common among non-duplicates and worth
-    almost nothing.
-    """
-    settings = linker._settings_obj  # see model.keep_prior_usable
-    prior = float(settings._probability_two_random_records_match)
-    if not 0.0 < prior < 1.0:
-        return
-    changed = []
-    for comparison in settings.comparisons:
-        for level in comparison.comparison_levels:
-            if level.is_null_level or not (level._m_is_trained and level._u_is_trained):
-                continue
-            u, m = float(level.u_probability), float(level.m_probability)
-            corrected = max((u - prior * m) / (1.0 - prior), u / MAX_U_CORRECTION)
-            if corrected < u * 0.99:
-                changed.append(
-                    f"{comparison.output_column_name}: {level.label_for_charts} {u:.3g} -> {corrected:.3g}"
-                )
-            level._u_probability = corrected
-    if changed and say is not None:
-        say(
-            f"training: u without the duplicates among random pairs (prior {prior:.3g}): "
-            + "; ".join(changed)
-        )
+    return linker, learnt
 
 
 def dedupe_table(
@@ -224,8 +194,10 @@ def dedupe_table(
     say(f"{len(table):,} rows as {entity.value} records: {mapping.describe()}")
     mapped = map_rows(table, mapping)
     truth = _truth(table, truth_column, mapped.ids) if truth_column else None
+    for note in mapped.notes:
+        say(f"warning: {note}")
     say("normalizing")
-    inputs = file_match_input(mapped, entity)
+    inputs = file_match_input(mapped, entity, lambda message: say(f"warning: {message}"))
     identifiers = mapping.extra_exact
     warnings: list[str] = []
     compared = [c for c in (*MATCH_COLUMNS[entity], *(i.column for i in identifiers)) if c != "unique_id"]
@@ -278,8 +250,18 @@ def _match(
         records = session.register(
             _arrow_with_identifiers(entity, inputs, identifiers), f"{entity.value}_file"
         )
-        linker = _fit(entity, records, session, identifiers, say, max_pairs=max_pairs, seed=seed)
+        linker, learnt = _fit(
+            entity,
+            records,
+            session,
+            identifiers,
+            say,
+            max_pairs=max_pairs,
+            seed=seed,
+            records_count=len(inputs),
+        )
         say("predicting")
+        _settle_on_predictions(session, linker, learnt, len(inputs), say)
         predictions = linker.inference.predict(
             threshold_match_probability=min(PAIR_FLOOR, threshold), warning_mode="never"
         )
@@ -301,6 +283,19 @@ def _match(
         pd.Series(labels["cluster"].to_numpy(), index=labels["id"].to_numpy()),
         pd.Series(best["p"].to_numpy(dtype=float), index=best["id"].to_numpy()),
     )
+
+
+def _settle_on_predictions(
+    session: SplinkSession, linker: Linker, learnt: Learnt, records: int, say: Progress
+) -> None:
+    """Settle the prior on the model's own scores of every blocked pair (`learnt.predicted_estimate`)."""
+    start = learnt.prior
+    scored = linker.inference.predict(warning_mode="never")
+    weights = session.con.sql(f"SELECT match_weight FROM {scored.physical_name}").fetchnumpy()["match_weight"]
+    scored.drop_table_from_database_and_remove_from_cache()
+    log2_factors = np.asarray(weights, dtype=float) - np.log2(start / (1.0 - start))
+    predicted = predicted_estimate(log2_factors, records * (records - 1) / 2.0, start)
+    settle(linker, learnt.estimates[0].value, lambda message: say(f"training: {message}"), predicted)
 
 
 def _truth(table: pd.DataFrame, column: str, ids: pd.Series) -> pd.Series:

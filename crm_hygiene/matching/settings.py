@@ -147,9 +147,16 @@ def _exact_or_similar(column: str, name: str, noun: str, plural: str, *, thresho
     )
 
 
-def _person_name(column: str, name: str, noun: str, plural: str) -> Comparison:
-    # Splink's NameComparison (exact with TF, then Jaro-Winkler .92 / .88 / .7), renamed so the
-    # output columns read mw_first_name rather than mw_first_name_key.
+def _person_name(
+    column: str, name: str, noun: str, plural: str, *, swapped_with: str | None = None, swap: str = ""
+) -> Comparison:
+    """Splink's NameComparison (exact with TF, then Jaro-Winkler .92 / .88 / .7), renamed so the
+    output columns read mw_first_name rather than mw_first_name_key.
+
+    `swapped_with` adds a level for first and last name written the other way round ("Thomas
+    Gabriel" / "Gabriel Thomas"): `swap="level"` (the first name's comparison) counts it as
+    evidence, `swap="null"` (the last name's) weighs it nothing, so that the swap is counted
+    once instead of as two different names."""
     levels = cl.NameComparison(column).create_comparison_levels()
     phrases = [
         f"same {noun}",
@@ -161,6 +168,15 @@ def _person_name(column: str, name: str, noun: str, plural: str) -> Comparison:
     non_null = [level for level in levels if not level.is_null_level]
     if len(non_null) != len(phrases):  # a Splink upgrade changed the levels: fail loudly, not mislabel
         raise RuntimeError(f"NameComparison has {len(non_null)} levels, expected {len(phrases)}")
+    if swapped_with is not None:
+        reversed_ = cll.ColumnsReversedLevel(column, swapped_with, symmetrical=True)
+        if swap == "null":
+            reversed_.configure(is_null_level=True, label_for_charts="first and last name swapped")
+            levels.insert(1, reversed_)
+        else:
+            reversed_.configure(label_for_charts="first and last name swapped")
+            levels.insert(2, reversed_)
+            phrases.insert(1, "first and last name swapped")
     return Comparison(
         cl.CustomComparison(
             comparison_levels=levels,
@@ -177,7 +193,7 @@ def _person_name(column: str, name: str, noun: str, plural: str) -> Comparison:
 def _contact_comparisons() -> list[Comparison]:
     email = _custom(
         "email",
-        "email: exact key (tf) / same handle, other domain / (same name-made local part: null) / else",
+        "email: exact key / same handle, other domain / (same name-made local part: null) / similar / else",
         [
             (cll.NullLevel("email_key"), None),
             # No TF adjustment on identifiers (e-mail, phone, website, name key): a value held by
@@ -195,6 +211,8 @@ def _contact_comparisons() -> list[Comparison]:
                 ),
                 None,
             ),
+            # A typo in the address (gabriel.t54@nichols.info / gabriel.t54@nlchois.info).
+            (cll.JaroWinklerLevel("email_key", 0.88), "emails similar"),
             (cll.ElseLevel(), "different email"),
         ],
         counted_u_column="email_key",
@@ -222,8 +240,22 @@ def _contact_comparisons() -> list[Comparison]:
     )
     return [
         email,
-        _person_name("first_name_key", "first_name", "first name", "first names"),
-        _person_name("last_name_key", "last_name", "last name", "last names"),
+        _person_name(
+            "first_name_key",
+            "first_name",
+            "first name",
+            "first names",
+            swapped_with="last_name_key",
+            swap="level",
+        ),
+        _person_name(
+            "last_name_key",
+            "last_name",
+            "last name",
+            "last names",
+            swapped_with="first_name_key",
+            swap="null",
+        ),
         _exact("phone", "phone", "phone", counted_u=True),
         company,
         _exact_or_similar("title", "title", "title", "titles", threshold=0.9),
@@ -364,12 +396,17 @@ class ExtraIdentifier:
     into items (co-applicants "A**B**C", class codes), and the comparison counts shared items:
     two or more / one / none. A list has no blocking, prior or EM rule of its own (Splink
     cannot block EM on a list); its m is learned on the pairs the other rules bring.
+
+    `date` makes it a calendar date, held as YYYY-MM-DD text (`file_records.date_keys`) and
+    compared the way dates are mistyped: exact / one digit off / day and month swapped /
+    within a month / same year / within a year / within ten years / else.
     """
 
     name: str
     typos: int = 0
     similar: float | None = None
     split: str | None = None
+    date: bool = False
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER_NAME.fullmatch(self.name):
@@ -390,6 +427,11 @@ class ExtraIdentifier:
                 )
             if self.typos or self.similar is not None:
                 raise ValueError(f"identifier {self.name!r}: a list (split) takes neither typos nor similar")
+        if self.date and (self.split is not None or self.typos or self.similar is not None):
+            raise ValueError(
+                f"identifier {self.name!r}: a date has its own levels (one digit off, day and month "
+                "swapped, ...) and takes no typos, similar or split"
+            )
 
     @property
     def column(self) -> str:
@@ -410,8 +452,48 @@ def extra_identifiers(extra_exact: ExtraExact = ()) -> tuple[ExtraIdentifier, ..
     return identifiers
 
 
+def _date_comparison(column: str, noun: str) -> Comparison:
+    """Levels for a YYYY-MM-DD date typed by hand: the errors people make, closest first."""
+    swapped = (
+        f'substr("{column}_l", 1, 4) = substr("{column}_r", 1, 4) AND '
+        f'substr("{column}_l", 6, 2) = substr("{column}_r", 9, 2) AND '
+        f'substr("{column}_l", 9, 2) = substr("{column}_r", 6, 2)'
+    )
+    same_year = f'substr("{column}_l", 1, 4) = substr("{column}_r", 1, 4)'
+    return _custom(
+        column,
+        f"{column}: date exact / one digit / day-month swapped / 1 month / same year / 1 year / 10 years / else",
+        [
+            (cll.NullLevel(column), None),
+            (cll.ExactMatchLevel(column), f"same {noun}"),
+            (cll.DamerauLevenshteinLevel(column, 1), f"{noun} one digit off"),
+            (
+                cll.CustomLevel(swapped, f"{column} day and month swapped"),
+                f"{noun} with day and month swapped",
+            ),
+            (
+                cll.AbsoluteDateDifferenceLevel(column, input_is_string=True, threshold=1, metric="month"),
+                f"{noun} within a month",
+            ),
+            (cll.CustomLevel(same_year, f"{column} same year"), f"{noun} in the same year"),
+            (
+                cll.AbsoluteDateDifferenceLevel(column, input_is_string=True, threshold=1, metric="year"),
+                f"{noun} within a year",
+            ),
+            (
+                cll.AbsoluteDateDifferenceLevel(column, input_is_string=True, threshold=10, metric="year"),
+                f"{noun} within ten years",
+            ),
+            (cll.ElseLevel(), f"different {noun}"),
+        ],
+        counted_u_column=column,
+    )
+
+
 def _extra_comparison(identifier: ExtraIdentifier) -> Comparison:
     column, noun = identifier.column, identifier.name.replace("_", " ")
+    if identifier.date:
+        return _date_comparison(column, noun)
     if identifier.split is not None:
         return _custom(
             column,
@@ -491,16 +573,21 @@ def training_rules(entity: Entity, extra_exact: ExtraExact = ()) -> TrainingRule
 
 
 def match_settings(
-    entity: Entity, *, creators: list[ComparisonCreator] | None = None, extra_exact: ExtraExact = ()
+    entity: Entity,
+    *,
+    creators: list[ComparisonCreator] | None = None,
+    extra_exact: ExtraExact = (),
+    extra_blocking: Sequence[BlockingRuleCreator] = (),
 ) -> SettingsCreator:
-    """Settings without parameters; `creators` replaces the comparisons (configured copies)."""
+    """Settings without parameters; `creators` replaces the comparisons (configured copies);
+    `extra_blocking` adds prediction blocking rules (`blocking.affordable_rules`)."""
     entity = _checked(entity)
     return SettingsCreator(
         link_type="dedupe_only",
         comparisons=(
             list(creators) if creators is not None else [c.creator for c in comparisons(entity, extra_exact)]
         ),
-        blocking_rules_to_generate_predictions=blocking_rules(entity, extra_exact),
+        blocking_rules_to_generate_predictions=[*blocking_rules(entity, extra_exact), *extra_blocking],
         # Per-comparison weights (mw_*) and TF columns are needed for explanations.
         retain_intermediate_calculation_columns=True,
         # Values (_l/_r) are not returned by predict; callers join them back by id if needed.

@@ -30,7 +30,7 @@ def contact_pairs(*rows: dict[str, float]) -> pd.DataFrame:
 def test_the_example_sentence() -> None:
     pairs = contact_pairs(
         {
-            "gamma_email": 2,
+            "gamma_email": 3,
             "mw_email": 9.1,
             "gamma_last_name": 3,
             "mw_last_name": 3.4,
@@ -50,7 +50,7 @@ def test_order_is_for_then_against_strongest_first() -> None:
             "mw_phone": -1.0,
             "gamma_first_name": 0,
             "mw_first_name": -6.3,
-            "gamma_email": 1,
+            "gamma_email": 2,
             "mw_email": 12.0,
             "gamma_city": 2,
             "mw_city": 0.7,
@@ -67,7 +67,7 @@ def test_null_levels_and_zero_weights_are_left_out() -> None:
 
 
 def test_one_text_per_distinct_row_on_the_same_index() -> None:
-    one = {"gamma_email": 2, "mw_email": 16.3}
+    one = {"gamma_email": 3, "mw_email": 16.3}
     other = {"gamma_email": 0, "mw_email": -3.0}
     pairs = contact_pairs(one, other, one, other).set_axis([10, 20, 30, 40])
     out = explain(pairs, Entity.CONTACT)
@@ -80,7 +80,7 @@ def test_a_known_duplicate_is_explained() -> None:
     pairs = predict_pairs(Entity.CONTACT, source, trained(Entity.CONTACT))
     truth = demo().truth[Entity.CONTACT]
     same = pairs["unique_id_l"].map(truth).to_numpy() == pairs["unique_id_r"].map(truth).to_numpy()
-    known = pairs[same & (pairs["gamma_email"] == 2) & (pairs["gamma_last_name"] == 4)].head(1)
+    known = pairs[same & (pairs["gamma_email"] == 3) & (pairs["gamma_last_name"] == 4)].head(1)
     assert len(known) == 1
     text = explain(known, trained(Entity.CONTACT)).iloc[0]
     assert "same email (+" in text and "same last name (+" in text

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from crm_hygiene import cli
-from crm_hygiene.matching import file_records, files
+from crm_hygiene.matching import file_records, files, learnt
 from crm_hygiene.matching.file_io import default_output, read_table
 from crm_hygiene.matching.file_mapping import (
     FULL_NAME,
@@ -125,7 +125,7 @@ def test_without_a_mapping_canonical_names_and_synonyms_are_used() -> None:
         "city": Source("first", ("Town",)),
         "postcode": Source("first", ("Zip",)),
     }
-    assert mapping.extra_exact == (ExtraIdentifier("dob", 1),)
+    assert mapping.extra_exact == (ExtraIdentifier("dob", date=True),)
     assert "cluster" not in mapping.columns_used() and "notes" not in mapping.columns_used()
 
     companies = default_mapping(["org_name", "organisation", "url", "Phone", "lei"], "company")
@@ -220,11 +220,11 @@ def test_u_without_matches_takes_the_duplicates_out_of_random_pairs() -> None:
     settings = SimpleNamespace(_probability_two_random_records_match=0.05, comparisons=[comparison])
     linker = SimpleNamespace(_settings_obj=settings)
     said: list[str] = []
-    files.remove_matches_from_u(linker, said.append)  # type: ignore[arg-type]
+    learnt.remove_matches_from_u(linker, said.append)  # type: ignore[arg-type]
     assert levels[0].u_probability == 0.1  # null levels have no u
     assert levels[1].u_probability == pytest.approx((0.1 - 0.05 * 0.5) / 0.95)
     # Never more than MAX_U_CORRECTION times below the measured u.
-    assert levels[2].u_probability == pytest.approx(0.02 / files.MAX_U_CORRECTION)
+    assert levels[2].u_probability == pytest.approx(0.02 / learnt.MAX_U_CORRECTION)
     assert levels[3].u_probability == pytest.approx((0.9 - 0.025) / 0.95)
     assert said and "prior 0.05" in said[0]
 
