@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from crm_hygiene import cli
-from crm_hygiene.matching import file_records, files, learnt
+from crm_hygiene.matching import file_records, learnt
 from crm_hygiene.matching.file_io import default_output, read_table
 from crm_hygiene.matching.file_mapping import (
     FULL_NAME,
