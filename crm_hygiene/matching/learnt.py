@@ -303,3 +303,29 @@ def measured_u(linker: Linker) -> dict[tuple[str, str], float]:
         for level in comparison.comparison_levels
         if not level.is_null_level and level._u_is_trained
     }
+
+
+# When EM saw no duplicate with different first names in its blocks, Splink would fall back to
+# a default m for that level, about as likely as not; at most this share of the duplicates of
+# people is assumed to differ so (nicknames are folded into the name key before).
+UNSEEN_DIFFERENT_NAMES_M = 0.01
+
+
+def different_names_weigh_against(
+    linker: Linker, comparison: str, say: Callable[[str], None] | None = None
+) -> None:
+    """Give the `comparison`'s else level (different first names) a small m if EM left it untrained."""
+    for candidate in linker._settings_obj.comparisons:
+        if candidate.output_column_name != comparison:
+            continue
+        levels = [level for level in candidate.comparison_levels if not level.is_null_level]
+        last = levels[-1] if levels else None
+        if last is None or not last._is_else_level or last._m_is_trained:
+            return
+        # A deliberate value: it counts as trained from here on and is stored with the model.
+        last._m_probability = UNSEEN_DIFFERENT_NAMES_M
+        if say is not None:
+            say(
+                f"no duplicate in the EM blocks differs in {comparison.replace('_', ' ')}: "
+                f"m of that level set to {UNSEEN_DIFFERENT_NAMES_M}"
+            )

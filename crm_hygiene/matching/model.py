@@ -33,8 +33,15 @@ import duckdb
 import pandas as pd
 from splink import Linker, SettingsCreator
 
+from crm_hygiene.matching.em_blocks import co_located
 from crm_hygiene.matching.inputs import as_arrow, ensure_match_input
-from crm_hygiene.matching.learnt import Learnt, measured_u, remove_matches_from_u, settle
+from crm_hygiene.matching.learnt import (
+    Learnt,
+    different_names_weigh_against,
+    measured_u,
+    remove_matches_from_u,
+    settle,
+)
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import (
     Comparison,
@@ -260,12 +267,20 @@ def fit_registered(
         if lenient and not any_pair(session, records.physical_name, sql):
             report(f"EM on {sql} skipped: no two records agree on it")
             continue
+        em_rule: BlockingRuleCreator | str = rule
+        if rules.person_name is not None and rules.person_name not in sql:
+            check = co_located(session.con, records.physical_name, sql, rules.person_name)
+            if check.narrowed:
+                report(check.message(sql))
+                em_rule, sql = check.sql, check.sql
         report(f"EM on {sql}")
         linker.training.estimate_parameters_using_expectation_maximisation(
-            rule,
+            em_rule,
             max_pairs=em_pair_cap(max_pairs, em_max_pairs),
             estimate_without_term_frequencies=em_without_term_frequencies,
         )
+    if rules.person_name is not None:
+        different_names_weigh_against(linker, "first_name", report)
     if u_without_duplicates:
         # The correction of u rests on the prior, and EM's estimate of the prior on u: a few
         # rounds from the measured u settle both (the second round moved patstat's prior by

@@ -88,6 +88,9 @@ class TrainingRules:
     deterministic: tuple[BlockingRuleCreator | str, ...]
     recall: float
     em: tuple[BlockingRuleCreator, ...]
+    # People: the first-name column by which an EM block is checked for households and
+    # offices (`em_blocks.co_located`); None for companies.
+    person_name: str | None = None
 
 
 def _custom(
@@ -189,6 +192,27 @@ def _person_name(
 
 # --- contacts -------------------------------------------------------------------------------------
 
+# First names below this Jaro-Winkler similarity are not one name mistyped: "Marian" and
+# "Miriam" (0.82) are two relatives, "Catherine" and "Cathrine" (0.98) one person.
+DIFFERENT_FIRST_NAMES = 0.88
+
+
+def shared_by_others(column: str, noun: str) -> ComparisonLevelCreator:
+    """A null level for a contact point two people with different first names share.
+
+    Relatives share a home address and phone, colleagues a switchboard and an office address,
+    a family a mailbox. Counted as identity, the shared line and address outweighed the
+    different first names, and relatives merged; as a null level it weighs nothing, and the
+    names decide. Pairs with a missing first name are not caught (the similarity is NULL).
+    """
+    different_names = cll.CustomLevel(
+        f"jaro_winkler_similarity(first_name_key_l, first_name_key_r) < {DIFFERENT_FIRST_NAMES}",
+        "different first names",
+    )
+    return cll.And(cll.ExactMatchLevel(column), different_names).configure(
+        is_null_level=True, label_for_charts=f"same {noun}, different first names"
+    )
+
 
 def _contact_comparisons() -> list[Comparison]:
     email = _custom(
@@ -196,6 +220,7 @@ def _contact_comparisons() -> list[Comparison]:
         "email: exact key / same handle, other domain / (same name-made local part: null) / similar / else",
         [
             (cll.NullLevel("email_key"), None),
+            (shared_by_others("email_key", "email"), None),
             # No TF adjustment on identifiers (e-mail, phone, website, name key): a value held by
             # two records (the duplicate pair itself) has a term frequency far above the average
             # u, so TF took 3-4 bits off every true e-mail match. Values held by very many
@@ -256,7 +281,17 @@ def _contact_comparisons() -> list[Comparison]:
             swapped_with="first_name_key",
             swap="null",
         ),
-        _exact("phone", "phone", "phone", counted_u=True),
+        _custom(
+            "phone",
+            "phone: (same, different first names: null) / exact / else",
+            [
+                (cll.NullLevel("phone"), None),
+                (shared_by_others("phone", "phone"), None),
+                (cll.ExactMatchLevel("phone"), "same phone"),
+                (cll.ElseLevel(), "different phone"),
+            ],
+            counted_u_column="phone",
+        ),
         company,
         _exact_or_similar("title", "title", "title", "titles", threshold=0.9),
         _contact_city(),
@@ -313,6 +348,7 @@ CONTACT_TRAINING = TrainingRules(
     ),
     recall=0.8,
     em=(block_on("email_key"), block_on("first_name_key", "last_name_key")),
+    person_name="first_name_key",
 )
 
 
@@ -490,7 +526,10 @@ def _date_comparison(column: str, noun: str) -> Comparison:
     )
 
 
-def _extra_comparison(identifier: ExtraIdentifier) -> Comparison:
+def _extra_comparison(identifier: ExtraIdentifier, *, person: bool = False) -> Comparison:
+    """`person`: the identifier belongs to a contact, so a value two people with different first
+    names share (an address, a line) weighs nothing (`shared_by_others`); dates and lists keep
+    their levels (twins share a birthday, and their different names already weigh against)."""
     column, noun = identifier.column, identifier.name.replace("_", " ")
     if identifier.date:
         return _date_comparison(column, noun)
@@ -507,6 +546,7 @@ def _extra_comparison(identifier: ExtraIdentifier) -> Comparison:
         )
     levels: list[tuple[ComparisonLevelCreator, str | None]] = [
         (cll.NullLevel(column), None),
+        *([(shared_by_others(column, noun), None)] if person else []),
         # No TF adjustment, as for e-mail and phone: an identifier shared by a duplicate pair is
         # not a common value; identifiers held by very many records are nulled upstream instead.
         (cll.ExactMatchLevel(column), f"same {noun}"),
@@ -547,7 +587,8 @@ def _checked(entity: Entity | str) -> Entity:
 
 def comparisons(entity: Entity, extra_exact: ExtraExact = ()) -> list[Comparison]:
     """Fresh comparison objects (Splink's creators are mutable: `.configure()` changes them)."""
-    extras = [_extra_comparison(i) for i in extra_identifiers(extra_exact)]
+    person = _checked(entity) is Entity.CONTACT
+    extras = [_extra_comparison(i, person=person) for i in extra_identifiers(extra_exact)]
     return _COMPARISONS[_checked(entity)]() + extras
 
 
@@ -569,6 +610,7 @@ def training_rules(entity: Entity, extra_exact: ExtraExact = ()) -> TrainingRule
         deterministic=(*rules.deterministic, *(block_on(*anchor, i.column) for i in identifiers)),
         recall=rules.recall,
         em=(*rules.em, *(block_on(i.column) for i in identifiers)),
+        person_name=rules.person_name,
     )
 
 
