@@ -68,7 +68,7 @@ from crm_hygiene.matching.file_mapping import (
 )
 from crm_hygiene.matching.file_records import MappedFile, cell_texts, file_match_input, map_rows, row_list
 from crm_hygiene.matching.inputs import MATCH_COLUMNS, as_arrow
-from crm_hygiene.matching.learnt import Learnt, predicted_estimate, settle
+from crm_hygiene.matching.learnt import Learnt, clustered_estimate, predicted_estimate, settle
 from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, fit_registered
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import ExtraIdentifier
@@ -285,17 +285,37 @@ def _match(
     )
 
 
+# The clusters that estimate the prior: pairs more likely duplicates than not.
+PRIOR_CLUSTER_THRESHOLD = 0.5
+
+
 def _settle_on_predictions(
     session: SplinkSession, linker: Linker, learnt: Learnt, records: int, say: Progress
 ) -> None:
-    """Settle the prior on the model's own scores of every blocked pair (`learnt.predicted_estimate`)."""
+    """Settle the prior on the model's own predictions: first on its scores of every blocked
+    pair (`learnt.predicted_estimate`), then on the clusters those scores make at 0.5
+    (`learnt.clustered_estimate`), which count the duplicates blocking did not pair."""
     start = learnt.prior
+    deterministic = learnt.estimates[0].value
     scored = linker.inference.predict(warning_mode="never")
     weights = session.con.sql(f"SELECT match_weight FROM {scored.physical_name}").fetchnumpy()["match_weight"]
     scored.drop_table_from_database_and_remove_from_cache()
     log2_factors = np.asarray(weights, dtype=float) - np.log2(start / (1.0 - start))
     predicted = predicted_estimate(log2_factors, records * (records - 1) / 2.0, start)
-    settle(linker, learnt.estimates[0].value, lambda message: say(f"training: {message}"), predicted)
+    settle(linker, deterministic, later=(predicted,))
+    likely = linker.inference.predict(
+        threshold_match_probability=PRIOR_CLUSTER_THRESHOLD, warning_mode="never"
+    )
+    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        likely, threshold_match_probability=PRIOR_CLUSTER_THRESHOLD
+    )
+    sizes = session.con.sql(
+        f"SELECT count(*) AS n FROM {clustered.physical_name} GROUP BY cluster_id"
+    ).fetchnumpy()["n"]
+    for table in (likely, clustered):
+        table.drop_table_from_database_and_remove_from_cache()
+    from_clusters = clustered_estimate(sizes, records, PRIOR_CLUSTER_THRESHOLD)
+    settle(linker, deterministic, lambda message: say(f"training: {message}"), (predicted, from_clusters))
 
 
 def _truth(table: pd.DataFrame, column: str, ids: pd.Series) -> pd.Series:

@@ -11,13 +11,14 @@ part), `email_handle` (the local part when it is more than the person's name: "l
 not "jane.doe"), `first_name_key` / `last_name_key` (nickname-aware), `phone` (E.164),
 `company_id` / `company_key` / `company_domain` (the domain of a work address; free-mail
 domains are already NULL there, so two gmail users share nothing by domain), `title` and
-`city` (lower case).
+`city` (lower case), and the address columns below.
 
 Companies: `name_key`, `name_tokens` (array of words without legal form or stop words),
 `name_rarest_token` (the word of the name held by the fewest records of the table, so that
 "Vexvexzo Consulting" is matched on "vexvexzo", never on "consulting"), `website`, `phone`,
 `postcode`, `postcode_head` (the part before the first blank or hyphen: "06744" of
-"06744-8606", "AB7E" of "AB7E 0SG"), `city`, `country`.
+"06744-8606", "AB7E" of "AB7E 0SG"), `street_number` and `street_key` (the house number
+and the street's words run together, `normalize.addresses.street_key`), `city`, `country`.
 
 Two columns depend on the whole table, not on the record alone: the rarest token, and the
 guard on shared values: an identity value (e-mail key, phone, website, rarest token) held by
@@ -39,7 +40,7 @@ from crm_hygiene.model.records import Entity, Status
 
 # Part of every settings fingerprint: bump it whenever a column below changes meaning, so that
 # parameters trained on the old inputs are refused rather than silently misapplied.
-INPUT_VERSION = 1
+INPUT_VERSION = 2
 
 # Above this many records one value is not an identity (see the module docstring). A block of
 # n records costs n*(n-1)/2 comparisons: 1,000 records are 0.5 M pairs, still cheap.
@@ -60,6 +61,10 @@ MATCH_COLUMNS: dict[Entity, dict[str, pa.DataType]] = {
         "company_domain": _STRING,
         "title": _STRING,
         "city": _STRING,
+        "postcode": _STRING,
+        "postcode_head": _STRING,
+        "street_number": _STRING,
+        "street_key": _STRING,
     },
     Entity.COMPANY: {
         "unique_id": _STRING,
@@ -70,6 +75,8 @@ MATCH_COLUMNS: dict[Entity, dict[str, pa.DataType]] = {
         "phone": _STRING,
         "postcode": _STRING,
         "postcode_head": _STRING,
+        "street_number": _STRING,
+        "street_key": _STRING,
         "city": _STRING,
         "country": _STRING,
     },
@@ -91,6 +98,9 @@ SOURCE_COLUMNS: dict[Entity, tuple[str, ...]] = {
         "company_domain",
         "title",
         "city",
+        "postcode",
+        "street_number",
+        "street_key",
     ),
     Entity.COMPANY: (
         "id",
@@ -100,6 +110,8 @@ SOURCE_COLUMNS: dict[Entity, tuple[str, ...]] = {
         "website",
         "phone_e164",
         "postcode",
+        "street_number",
+        "street_key",
         "city",
         "country",
     ),
@@ -189,6 +201,7 @@ def _contact_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
             "company_domain": _text(frame["company_domain"], lower=True),
             "title": _text(frame["title"], lower=True),
             "city": _text(frame["city"], lower=True),
+            **_address(frame),
         }
     )
 
@@ -232,7 +245,6 @@ def _ascii_letters(values: pd.Series) -> pd.Series:
 
 def _company_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
     tokens = _token_lists(frame["name_tokens"])
-    postcode = _text(frame["postcode"], upper=True)
     return pd.DataFrame(
         {
             "unique_id": frame["id"].astype(str),
@@ -241,12 +253,22 @@ def _company_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
             "name_rarest_token": _unshare(rarest_tokens(tokens), max_shared),
             "website": _unshare(_text(frame["website"], lower=True), max_shared),
             "phone": _unshare(_text(frame["phone_e164"]), max_shared),
-            "postcode": postcode,
-            "postcode_head": postcode.str.extract(r"^([^ \-]+)", expand=False),
+            **_address(frame),
             "city": _text(frame["city"], lower=True),
             "country": _text(frame["country"], upper=True),
         }
     )
+
+
+def _address(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Postcode, its head, and the street line's number and key (`addresses.street_key`)."""
+    postcode = _text(frame["postcode"], upper=True)
+    return {
+        "postcode": postcode,
+        "postcode_head": postcode.str.extract(r"^([^ \-]+)", expand=False),
+        "street_number": _text(frame["street_number"], lower=True),
+        "street_key": _text(frame["street_key"], lower=True),
+    }
 
 
 def _token_lists(values: pd.Series) -> pd.Series:

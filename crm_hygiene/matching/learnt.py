@@ -128,12 +128,13 @@ def em_estimates(linker: Linker) -> list[PriorEstimate]:
 
 
 def settle_prior(
-    deterministic: float | None, em: Sequence[PriorEstimate], predicted: PriorEstimate | None = None
+    deterministic: float | None, em: Sequence[PriorEstimate], later: Sequence[PriorEstimate] = ()
 ) -> tuple[float | None, str, tuple[PriorEstimate, ...], str]:
     """The prior to use, how it was chosen, every estimate, and a warning (or "").
 
-    The estimate over the predicted pairs wins where there is one, else the median (in log
-    space) of the usable EM estimates, else the deterministic one; None when none is usable.
+    The last usable of the `later` estimates (over the model's own predictions) wins where
+    there is one, else the median (in log space) of the usable EM estimates, else the
+    deterministic one; None when none is usable.
     The warning says when the deterministic rules and the chosen estimate differ by more than
     DISAGREEMENT times: the rules then found only part of the duplicates, or a column they
     read is mostly empty or wrongly mapped.
@@ -144,10 +145,11 @@ def settle_prior(
         deterministic if usable_det else None,
         reason="" if usable_det else "no pair found",
     )
-    estimates = (first, *em, *((predicted,) if predicted is not None else ()))
+    estimates = (first, *em, *later)
     em_values = sorted(e.value for e in em if e.value is not None)
-    if predicted is not None and predicted.value is not None:
-        chosen, how = predicted.value, predicted.source
+    final = [e for e in later if e.value is not None]
+    if final:
+        chosen, how = float(final[-1].value), final[-1].source  # type: ignore[arg-type]
     elif em_values:
         logs = [math.log(v) for v in em_values]
         middle = len(logs) // 2
@@ -194,6 +196,23 @@ def predicted_estimate(log2_bayes_factors: np.ndarray, total_pairs: float, start
     return PriorEstimate(source, prior)
 
 
+def clustered_estimate(cluster_sizes: np.ndarray, records: int, threshold: float) -> PriorEstimate:
+    """The prior the clusters at `threshold` imply: the pairs inside them over all pairs.
+
+    Where blocking pairs only part of a large entity's records (patstat: 676 records of one
+    applicant, 44% of its pairs blocked), the pairs scored miss duplicates that clustering
+    joins through others, and the estimate over the scored pairs errs low; the clusters at
+    "more likely than not" count them.
+    """
+    source = f"the clusters at {threshold:g}"
+    total = records * (records - 1) / 2.0
+    sizes = np.asarray(cluster_sizes, dtype=float)
+    inside = float(np.sum(sizes * (sizes - 1.0) / 2.0))
+    if total < 1 or inside <= 0:
+        return PriorEstimate(source, None, reason="no two records are clustered")
+    return PriorEstimate(source, min(inside / total, 0.5))
+
+
 def strongest_levels(linker: Linker, count: int = STRONGEST) -> tuple[dict[str, Any], ...]:
     """The levels with the largest match weights for and against, with their m and u."""
     settings = linker._settings_obj
@@ -224,11 +243,11 @@ def settle(
     linker: Linker,
     deterministic: float | None,
     say: Callable[[str], None] | None = None,
-    predicted: PriorEstimate | None = None,
+    later: Sequence[PriorEstimate] = (),
 ) -> Learnt:
     """Set `linker`'s prior to the settled estimate (unless none is usable) and summarise."""
     settings = linker._settings_obj
-    prior, how, estimates, warning = settle_prior(deterministic, em_estimates(linker), predicted)
+    prior, how, estimates, warning = settle_prior(deterministic, em_estimates(linker), later)
     if prior is not None:
         settings._probability_two_random_records_match = prior
     learnt = Learnt(

@@ -262,9 +262,11 @@ def fit_registered(
         keep_prior_usable(linker, report)
     report(f"estimating u from up to {max_pairs:,} random pairs")
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    em_runs = 0
     for rule in rules.em:
         sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
-        if lenient and not any_pair(session, records.physical_name, sql):
+        if not any_pair(session, records.physical_name, sql):
+            # A CRM without street lines has no pairs on the street rule: nothing to learn there.
             report(f"EM on {sql} skipped: no two records agree on it")
             continue
         em_rule: BlockingRuleCreator | str = rule
@@ -278,6 +280,13 @@ def fit_registered(
             em_rule,
             max_pairs=em_pair_cap(max_pairs, em_max_pairs),
             estimate_without_term_frequencies=em_without_term_frequencies,
+        )
+        em_runs += 1
+    if not lenient and (em_runs == 0 or deterministic <= 0.0):
+        # A model without m, or with a prior of 0, would score every pair alike: store none.
+        raise ValueError(
+            f"train {entity.value}: no two records agree on any training rule "
+            f"({'no EM rule has pairs' if em_runs == 0 else 'the deterministic rules find no pair'})"
         )
     if rules.person_name is not None:
         different_names_weigh_against(linker, "first_name", report)

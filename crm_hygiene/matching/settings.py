@@ -197,7 +197,7 @@ def _person_name(
 DIFFERENT_FIRST_NAMES = 0.88
 
 
-def shared_by_others(column: str, noun: str) -> ComparisonLevelCreator:
+def shared_by_others(column: str | ComparisonLevelCreator, noun: str) -> ComparisonLevelCreator:
     """A null level for a contact point two people with different first names share.
 
     Relatives share a home address and phone, colleagues a switchboard and an office address,
@@ -209,8 +209,84 @@ def shared_by_others(column: str, noun: str) -> ComparisonLevelCreator:
         f"jaro_winkler_similarity(first_name_key_l, first_name_key_r) < {DIFFERENT_FIRST_NAMES}",
         "different first names",
     )
-    return cll.And(cll.ExactMatchLevel(column), different_names).configure(
+    same = cll.ExactMatchLevel(column) if isinstance(column, str) else column
+    return cll.And(same, different_names).configure(
         is_null_level=True, label_for_charts=f"same {noun}, different first names"
+    )
+
+
+def shared_across_sites(column: str, noun: str) -> ComparisonLevelCreator:
+    """A null level for a company contact point at two different street addresses.
+
+    An organisation's switchboard or head-office number is shared by its sites; counted as
+    identity, it merged sites at different addresses (Chicago's early-childhood centres). A
+    company that moved keeps its name and website to decide. Pairs with a street missing on
+    either side are not caught.
+    """
+    other_address = cll.CustomLevel(
+        "street_key_l IS NOT NULL AND street_key_r IS NOT NULL AND NOT (coalesce(street_number_l = "
+        "street_number_r, street_number_l IS NULL AND street_number_r IS NULL) AND "
+        "jaro_winkler_similarity(street_key_l, street_key_r) >= 0.88)",
+        "at different street addresses",
+    )
+    return cll.And(cll.ExactMatchLevel(column), other_address).configure(
+        is_null_level=True, label_for_charts=f"same {noun}, different street addresses"
+    )
+
+
+def _same_address() -> ComparisonLevelCreator:
+    return cll.And(cll.ExactMatchLevel("street_number"), cll.ExactMatchLevel("street_key"))
+
+
+def _street(*, person: bool) -> Comparison:
+    """The street line as house number and street key (`inputs`): one address written two
+    ways agrees on both; another number on the same street is another building (a second
+    site of one organisation, a neighbour). For people, an address shared with a colleague
+    (same company) or a relative (different first names) weighs nothing, as the city."""
+    shared: list[tuple[ComparisonLevelCreator, str | None]] = []
+    if person:
+        colleagues = cll.And(_same_address(), _same_company()).configure(
+            is_null_level=True, label_for_charts="same street address and same company"
+        )
+        shared = [(colleagues, None), (shared_by_others(_same_address(), "street address"), None)]
+    return _custom(
+        "street",
+        "street: (shared: null) / same number and street / same number, street alike / same street / else",
+        [
+            (cll.NullLevel("street_key"), None),
+            *shared,
+            (_same_address(), "same street address"),
+            (
+                cll.And(cll.ExactMatchLevel("street_number"), cll.JaroWinklerLevel("street_key", 0.88)),
+                "same house number, street written alike",
+            ),
+            (cll.ExactMatchLevel("street_key"), "same street, another or no house number"),
+            (cll.ElseLevel(), "different street"),
+        ],
+    )
+
+
+def _same_company() -> ComparisonLevelCreator:
+    return cll.Or(cll.ExactMatchLevel("company_id"), cll.ExactMatchLevel("company_key"))
+
+
+def _contact_postcode() -> Comparison:
+    """The postcode, except where colleagues (same company) or relatives (different first
+    names) share it, as the city and street."""
+    colleagues = cll.And(cll.ExactMatchLevel("postcode"), _same_company()).configure(
+        is_null_level=True, label_for_charts="same postcode and same company"
+    )
+    return _custom(
+        "postcode",
+        "postcode: (shared: null) / exact / same head / else",
+        [
+            (cll.NullLevel("postcode"), None),
+            (colleagues, None),
+            (shared_by_others("postcode", "postcode"), None),
+            (cll.ExactMatchLevel("postcode"), "same postcode"),
+            (cll.ExactMatchLevel("postcode_head"), "same postcode area"),
+            (cll.ElseLevel(), "different postcode"),
+        ],
     )
 
 
@@ -295,6 +371,8 @@ def _contact_comparisons() -> list[Comparison]:
         company,
         _exact_or_similar("title", "title", "title", "titles", threshold=0.9),
         _contact_city(),
+        _street(person=True),
+        _contact_postcode(),
     ]
 
 
@@ -303,7 +381,7 @@ def _contact_city() -> Comparison:
     there the city repeats what the company comparison counted already. Counted twice, the
     same last name + company + city made two colleagues with different first names score
     >= 0.99 in a large table; as a null level the shared city weighs nothing there."""
-    same_company = cll.Or(cll.ExactMatchLevel("company_id"), cll.ExactMatchLevel("company_key"))
+    same_company = _same_company()
     return _custom(
         "city",
         "city: (same city and same company: null) / exact (tf) / jaro-winkler >= 0.9 / else",
@@ -389,8 +467,19 @@ def _company_comparisons() -> list[Comparison]:
     return [
         name,
         _exact("website", "website", "website", counted_u=True),
-        _exact("phone", "phone", "phone", counted_u=True),
+        _custom(
+            "phone",
+            "phone: (same, different street addresses: null) / exact / else",
+            [
+                (cll.NullLevel("phone"), None),
+                (shared_across_sites("phone", "phone"), None),
+                (cll.ExactMatchLevel("phone"), "same phone"),
+                (cll.ElseLevel(), "different phone"),
+            ],
+            counted_u_column="phone",
+        ),
         postcode,
+        _street(person=False),
         _exact_or_similar("city", "city", "city", "cities", threshold=0.9),
         _exact("country", "country", "country"),
     ]
@@ -403,12 +492,14 @@ COMPANY_BLOCKING: tuple[BlockingRuleCreator, ...] = (
     block_on("phone"),
     # A typo in the rarest word: the same start of the name in the same city.
     block_on("substr(name_key, 1, 4)", "city"),
+    # Another name at the same address (a rebrand, a parent's name first).
+    block_on("street_number", "street_key"),
 )
 
 COMPANY_TRAINING = TrainingRules(
     deterministic=(block_on("name_key", "country"), block_on("website"), block_on("phone")),
     recall=0.8,
-    em=(block_on("name_key"), block_on("website")),
+    em=(block_on("name_key"), block_on("website"), block_on("street_number", "street_key")),
 )
 
 
@@ -526,10 +617,11 @@ def _date_comparison(column: str, noun: str) -> Comparison:
     )
 
 
-def _extra_comparison(identifier: ExtraIdentifier, *, person: bool = False) -> Comparison:
-    """`person`: the identifier belongs to a contact, so a value two people with different first
-    names share (an address, a line) weighs nothing (`shared_by_others`); dates and lists keep
-    their levels (twins share a birthday, and their different names already weigh against)."""
+def _extra_comparison(identifier: ExtraIdentifier, entity: Entity | None = None) -> Comparison:
+    """A value two people with different first names share (an address, a line) weighs
+    nothing (`shared_by_others`), nor one two company records at different street addresses
+    share (a switchboard: `shared_across_sites`); dates and lists keep their levels (twins
+    share a birthday, and their different names already weigh against)."""
     column, noun = identifier.column, identifier.name.replace("_", " ")
     if identifier.date:
         return _date_comparison(column, noun)
@@ -546,7 +638,8 @@ def _extra_comparison(identifier: ExtraIdentifier, *, person: bool = False) -> C
         )
     levels: list[tuple[ComparisonLevelCreator, str | None]] = [
         (cll.NullLevel(column), None),
-        *([(shared_by_others(column, noun), None)] if person else []),
+        *([(shared_by_others(column, noun), None)] if entity is Entity.CONTACT else []),
+        *([(shared_across_sites(column, noun), None)] if entity is Entity.COMPANY else []),
         # No TF adjustment, as for e-mail and phone: an identifier shared by a duplicate pair is
         # not a common value; identifiers held by very many records are nulled upstream instead.
         (cll.ExactMatchLevel(column), f"same {noun}"),
@@ -587,8 +680,7 @@ def _checked(entity: Entity | str) -> Entity:
 
 def comparisons(entity: Entity, extra_exact: ExtraExact = ()) -> list[Comparison]:
     """Fresh comparison objects (Splink's creators are mutable: `.configure()` changes them)."""
-    person = _checked(entity) is Entity.CONTACT
-    extras = [_extra_comparison(i, person=person) for i in extra_identifiers(extra_exact)]
+    extras = [_extra_comparison(i, _checked(entity)) for i in extra_identifiers(extra_exact)]
     return _COMPARISONS[_checked(entity)]() + extras
 
 

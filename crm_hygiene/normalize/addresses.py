@@ -364,3 +364,84 @@ def normalize_city(text: str) -> dict[str, Any]:
 def normalize_cities(values: pd.Series) -> pd.DataFrame:
     """City names cleaned, once per distinct value."""
     return per_distinct(values, normalize_city, CITY_COLUMNS)
+
+
+# --- street match keys ------------------------------------------------------------------------------
+
+# Words that say what kind of street it is, not which one: "Main St", "Main Street" and "Main"
+# are one street to a matcher. English, German, French, Spanish, Dutch forms.
+_STREET_TYPE_WORDS = frozenset(
+    {
+        *STREET_TYPES,
+        *(name.lower() for name in STREET_TYPES.values()),
+        "str", "strasse", "straße", "weg", "platz", "gasse", "allee",
+        "rue", "chemin", "boulevard", "allée", "impasse", "route", "quai",
+        "calle", "avenida", "straat", "laan", "plein",
+    }
+)  # fmt: skip
+_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "northeast": "ne", "northwest": "nw"}
+_DIRECTIONS |= {"southeast": "se", "southwest": "sw"}
+# Where the street ends and a unit, floor or building begins.
+_UNIT_START = frozenset(
+    {
+        "apt",
+        "apartment",
+        "flat",
+        "suite",
+        "ste",
+        "unit",
+        "fl",
+        "floor",
+        "bldg",
+        "building",
+        "rm",
+        "room",
+        "ground",
+        "#",
+    }
+)
+_NUMBER = re.compile(r"\d+[a-z]?")
+_WORDS = re.compile(r"[#]|[^\W_]+")
+
+
+def street_key(line: str | None) -> tuple[str | None, str | None]:
+    """A street line as (house number, street key).
+
+    "7419 South Cottage Grove Ave." -> ("7419", "scottagegrove"); "Hauptstraße 5" -> ("5",
+    "hauptstrasse"); "Flat 3, 12 Main St" -> ("12", "main"). The key is the street's words in
+    lower case, directions shortened, street types and everything from a unit word on left
+    out, run together; a unit written first ("Flat 3, ...") is skipped. The number is the
+    first number of the street (or, in a line that starts with a word, the last). Either part
+    is None when absent.
+    """
+    if line is None:
+        return None, None
+    words = _WORDS.findall(unicodedata.normalize("NFKC", line).casefold())
+    while len(words) >= 2 and words[0] in _UNIT_START:
+        words = words[2:]
+    number: str | None = None
+    if words and _NUMBER.fullmatch(words[0]):
+        number, words = words[0], words[1:]
+    kept: list[str] = []
+    for word in words:
+        if word in _UNIT_START:
+            break
+        if word in _STREET_TYPE_WORDS:
+            continue
+        if number is None and _NUMBER.fullmatch(word):
+            number = word
+            continue
+        kept.append(_DIRECTIONS.get(word, word))
+    return number, ("".join(kept) or None)
+
+
+def street_keys(values: pd.Series) -> pd.DataFrame:
+    """`street_key` of every line, once per distinct line: columns street_number, street_key."""
+    text = values.astype(object).where(values.notna(), None)
+    distinct = pd.unique(text.dropna().to_numpy(dtype=object))
+    parts = {line: street_key(str(line)) for line in distinct}
+    numbers = text.map(lambda v: None if v is None else parts[v][0])
+    keys = text.map(lambda v: None if v is None else parts[v][1])
+    return pd.DataFrame(
+        {"street_number": numbers.astype(object), "street_key": keys.astype(object)}, index=values.index
+    )

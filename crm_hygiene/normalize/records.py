@@ -18,7 +18,7 @@ import phonenumbers
 import pycountry
 
 from crm_hygiene.model import Entity
-from crm_hygiene.normalize.addresses import normalize_cities, normalize_postcodes
+from crm_hygiene.normalize.addresses import normalize_cities, normalize_postcodes, street_keys
 from crm_hygiene.normalize.companies import normalize_company_names
 from crm_hygiene.normalize.countries import normalize_countries
 from crm_hygiene.normalize.dates import normalize_timestamps
@@ -182,6 +182,14 @@ def _place(
     )
     _add(frame, results, "postcode", normalize_postcodes(snapshot["postcode"], iso), {})
     _add(frame, results, "city", normalize_cities(snapshot["city"]), {})
+    # Match keys of the street line (number, street words), for the matcher only: the line
+    # itself is not standardized, so no change to it is proposed.
+    lines = (
+        snapshot["street"] if "street" in snapshot else pd.Series(None, index=snapshot.index, dtype=object)
+    )
+    streets = street_keys(lines)
+    frame["street_number"] = streets["street_number"]
+    frame["street_key"] = streets["street_key"]
     return iso
 
 
