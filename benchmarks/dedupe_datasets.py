@@ -7,8 +7,9 @@
 Both sides run as whole processes, one after the other, on the same machine:
 
 - ours: the installed `crm-hygiene dedupe FILE --entity E --mapping benchmarks/mappings/NAME.yaml
-  --truth COLUMN` at its default threshold (the shipped policy's auto-merge threshold), as a
-  user runs it; nothing is tuned per dataset beyond the mapping file;
+  --truth COLUMN` (for the link set `dedupe A B --link ...`, scored on pairs across the files)
+  at its default threshold (the shipped policy's auto-merge threshold), as a user runs it;
+  nothing is tuned per dataset beyond the mapping file;
 - baseline: `../shared/baselines/SCRIPT.py`, plain Splink 5 written the way its tutorials
   write it (cleaning, comparison library, several blocking rules, EM), clustering at 0.5, 0.9
   and 0.99; with `--recordlinkage` also its recordlinkage ECM engine, where that package is
@@ -53,8 +54,8 @@ class Dataset:
     entity: str
     truth_column: str
     files: tuple[str, ...]  # relative to the datasets folder
-    # (datasets dir, scratch dir) -> the file to dedupe; None when our command cannot run it yet.
-    input_file: Callable[[Path, Path], Path] | None
+    # (datasets dir, scratch dir) -> the file to dedupe, or the two files to link (A, B).
+    input_file: Callable[[Path, Path], Path | tuple[Path, Path]]
     note: str = ""
 
 
@@ -67,6 +68,22 @@ def _patstat_file(datasets: Path, scratch: Path) -> Path:
     path = scratch / "patstat_with_truth.csv"
     rows.to_csv(path, index=False)
     return path
+
+
+def _fodors_zagats_files(datasets: Path, scratch: Path) -> tuple[Path, Path]:
+    """fodors.csv (A) and zagats.csv (B) with the truth column `entity`: a restaurant's
+    fodors id, which a zagats row shares when matches_fodors_zagats.csv pairs them."""
+    folder = datasets / "fodors_zagats"
+    fodors = pd.read_csv(folder / "fodors.csv", dtype=str, keep_default_na=False)
+    zagats = pd.read_csv(folder / "zagats.csv", dtype=str, keep_default_na=False)
+    matches = pd.read_csv(folder / "matches_fodors_zagats.csv", dtype=str, keep_default_na=False)
+    fodors["entity"] = "f" + fodors["id"]
+    pairs = dict(zip(matches["zagats_id"], "f" + matches["fodors_id"], strict=True))
+    zagats["entity"] = zagats["id"].map(pairs).fillna("z" + zagats["id"])
+    paths = scratch / "fodors.csv", scratch / "zagats.csv"
+    fodors.to_csv(paths[0], index=False)
+    zagats.to_csv(paths[1], index=False)
+    return paths
 
 
 DATASETS: dict[str, Dataset] = {
@@ -108,10 +125,14 @@ DATASETS: dict[str, Dataset] = {
             "fodors_zagats",
             "fodors_zagats",
             "company",
-            "",
-            ("fodors_zagats/fodors.csv", "fodors_zagats/zagats.csv"),
-            None,
-            note="a link of two files: `crm-hygiene dedupe` has no link mode yet",
+            "entity",
+            (
+                "fodors_zagats/fodors.csv",
+                "fodors_zagats/zagats.csv",
+                "fodors_zagats/matches_fodors_zagats.csv",
+            ),
+            _fodors_zagats_files,
+            note="a link of two files (--link), scored on pairs across them",
         ),
     )
 }
@@ -132,20 +153,22 @@ def _last_json(text: str) -> dict[str, object]:
 
 def run_ours(dataset: Dataset, datasets_dir: Path) -> dict[str, object]:
     row: dict[str, object] = {"dataset": dataset.name, "side": "ours"}
-    if dataset.input_file is None:
-        return row | {"skipped": dataset.note}
     command = str(Path(sys.executable).with_name("crm-hygiene"))
     with tempfile.TemporaryDirectory() as scratch:
-        path = dataset.input_file(datasets_dir, Path(scratch))
-        args = [command, "dedupe", str(path), "--entity", dataset.entity,
+        made = dataset.input_file(datasets_dir, Path(scratch))
+        paths = [str(p) for p in (made if isinstance(made, tuple) else (made,))]
+        args = [command, "dedupe", *paths, *(["--link"] if len(paths) == 2 else []), "--entity", dataset.entity,
                 "--mapping", str(MAPPINGS / f"{dataset.name}.yaml"), "--truth", dataset.truth_column,
                 "--output", str(Path(scratch) / "out.parquet")]  # fmt: skip
         done, seconds = _timed(args, ROOT)
     if done.returncode != 0:
         return row | {"error": done.stderr.strip().splitlines()[-1:]}
     result = _last_json(done.stdout)
+    records = (
+        result["records"] if "records" in result else int(result["records_a"]) + int(result["records_b"])
+    )
     return row | {
-        "records": result["records"],
+        "records": records,
         "precision": result["precision"],
         "recall": result["recall"],
         "f1": result["f1"],

@@ -114,7 +114,7 @@ class DedupeResult:
         return out
 
 
-def _arrow_with_identifiers(
+def arrow_with_identifiers(
     entity: Entity, inputs: pd.DataFrame, identifiers: Sequence[ExtraIdentifier]
 ) -> pa.Table:
     table = as_arrow(entity, inputs)
@@ -126,7 +126,7 @@ def _arrow_with_identifiers(
     return table
 
 
-def _fit(
+def fit_file(
     entity: Entity,
     records: SplinkDataFrame,
     session: SplinkSession,
@@ -136,10 +136,12 @@ def _fit(
     max_pairs: int,
     seed: int,
     records_count: int,
+    link_inputs: Sequence[SplinkDataFrame] = (),
 ) -> tuple[Linker, Learnt]:
     """Train on the file as the nightly model does, with what a file needs besides: leniently
     (what cannot be learned is skipped), EM without term frequencies, and u corrected for the
-    duplicates among random pairs (module docstring)."""
+    duplicates among random pairs (module docstring). `link_inputs`: a link of two files,
+    `records` being their union (`matching.link`)."""
     loose = affordable_rules(
         session.con, records.physical_name, entity, records_count, lambda message: say(f"training: {message}")
     )
@@ -156,6 +158,7 @@ def _fit(
         say=lambda message: say(f"training: {message}"),
         u_without_duplicates=True,
         report_learnt=False,
+        link_inputs=link_inputs,
     )
     return linker, learnt
 
@@ -248,9 +251,9 @@ def _match(
         # DuckDB draws progress bars on the terminal for long queries; progress is ours to report.
         session.con.execute("SET enable_progress_bar = false")
         records = session.register(
-            _arrow_with_identifiers(entity, inputs, identifiers), f"{entity.value}_file"
+            arrow_with_identifiers(entity, inputs, identifiers), f"{entity.value}_file"
         )
-        linker, learnt = _fit(
+        linker, learnt = fit_file(
             entity,
             records,
             session,
@@ -261,7 +264,7 @@ def _match(
             records_count=len(inputs),
         )
         say("predicting")
-        _settle_on_predictions(session, linker, learnt, len(inputs), say)
+        settle_on_predictions(session, linker, learnt, len(inputs) * (len(inputs) - 1) / 2.0, say)
         predictions = linker.inference.predict(
             threshold_match_probability=min(PAIR_FLOOR, threshold), warning_mode="never"
         )
@@ -289,19 +292,27 @@ def _match(
 PRIOR_CLUSTER_THRESHOLD = 0.5
 
 
-def _settle_on_predictions(
-    session: SplinkSession, linker: Linker, learnt: Learnt, records: int, say: Progress
+def settle_on_predictions(
+    session: SplinkSession,
+    linker: Linker,
+    learnt: Learnt,
+    total_pairs: float,
+    say: Progress,
+    *,
+    cross: bool = False,
 ) -> None:
     """Settle the prior on the model's own predictions: first on its scores of every blocked
     pair (`learnt.predicted_estimate`), then on the clusters those scores make at 0.5
-    (`learnt.clustered_estimate`), which count the duplicates blocking did not pair."""
+    (`learnt.clustered_estimate`), which count the duplicates blocking did not pair.
+    `total_pairs` is every pair the prior is over; `cross` counts only pairs across the two
+    tables of a link inside each cluster."""
     start = learnt.prior
     deterministic = learnt.estimates[0].value
     scored = linker.inference.predict(warning_mode="never")
     weights = session.con.sql(f"SELECT match_weight FROM {scored.physical_name}").fetchnumpy()["match_weight"]
     scored.drop_table_from_database_and_remove_from_cache()
     log2_factors = np.asarray(weights, dtype=float) - np.log2(start / (1.0 - start))
-    predicted = predicted_estimate(log2_factors, records * (records - 1) / 2.0, start)
+    predicted = predicted_estimate(log2_factors, total_pairs, start)
     settle(linker, deterministic, later=(predicted,))
     likely = linker.inference.predict(
         threshold_match_probability=PRIOR_CLUSTER_THRESHOLD, warning_mode="never"
@@ -309,12 +320,18 @@ def _settle_on_predictions(
     clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
         likely, threshold_match_probability=PRIOR_CLUSTER_THRESHOLD
     )
-    sizes = session.con.sql(
-        f"SELECT count(*) AS n FROM {clustered.physical_name} GROUP BY cluster_id"
-    ).fetchnumpy()["n"]
+    if cross:
+        sizes = (
+            "SELECT sum(a * b) FROM (SELECT count(*) FILTER (WHERE starts_with(unique_id, 'a:')) AS a, "
+            "count(*) FILTER (WHERE starts_with(unique_id, 'b:')) AS b "
+            f"FROM {clustered.physical_name} GROUP BY cluster_id)"
+        )
+    else:
+        sizes = f"SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM {clustered.physical_name} GROUP BY cluster_id)"
+    ((inside,),) = session.con.sql(sizes).fetchall()
     for table in (likely, clustered):
         table.drop_table_from_database_and_remove_from_cache()
-    from_clusters = clustered_estimate(sizes, records, PRIOR_CLUSTER_THRESHOLD)
+    from_clusters = clustered_estimate(float(inside or 0), total_pairs, PRIOR_CLUSTER_THRESHOLD)
     settle(linker, deterministic, lambda message: say(f"training: {message}"), (predicted, from_clusters))
 
 

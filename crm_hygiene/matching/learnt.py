@@ -196,21 +196,18 @@ def predicted_estimate(log2_bayes_factors: np.ndarray, total_pairs: float, start
     return PriorEstimate(source, prior)
 
 
-def clustered_estimate(cluster_sizes: np.ndarray, records: int, threshold: float) -> PriorEstimate:
+def clustered_estimate(inside_pairs: float, total_pairs: float, threshold: float) -> PriorEstimate:
     """The prior the clusters at `threshold` imply: the pairs inside them over all pairs.
 
     Where blocking pairs only part of a large entity's records (patstat: 676 records of one
     applicant, 44% of its pairs blocked), the pairs scored miss duplicates that clustering
     joins through others, and the estimate over the scored pairs errs low; the clusters at
-    "more likely than not" count them.
+    "more likely than not" count them. In a link, pairs are those across the two tables.
     """
     source = f"the clusters at {threshold:g}"
-    total = records * (records - 1) / 2.0
-    sizes = np.asarray(cluster_sizes, dtype=float)
-    inside = float(np.sum(sizes * (sizes - 1.0) / 2.0))
-    if total < 1 or inside <= 0:
+    if total_pairs < 1 or inside_pairs <= 0:
         return PriorEstimate(source, None, reason="no two records are clustered")
-    return PriorEstimate(source, min(inside / total, 0.5))
+    return PriorEstimate(source, min(inside_pairs / total_pairs, 0.5))
 
 
 def strongest_levels(linker: Linker, count: int = STRONGEST) -> tuple[dict[str, Any], ...]:

@@ -230,6 +230,7 @@ def fit_registered(
     extra_blocking: Sequence[BlockingRuleCreator] = (),
     u_without_duplicates: bool = False,
     report_learnt: bool = True,
+    link_inputs: Sequence[SplinkDataFrame] = (),
 ) -> Fit:
     """Train on match input already registered on `session` (with any `extra_exact` columns).
 
@@ -239,6 +240,8 @@ def fit_registered(
     changes the linker's settings when it starts and leaves them changed when it fails).
     Otherwise such a table raises, and the nightly run stores no model it could not learn.
 
+    `link_inputs` (two tables) trains a link of them instead, scored across the tables only;
+    `records` is then their union, which the counting and checking queries read.
     `u_without_duplicates` takes the duplicates out of the sampled u (`learnt.remove_matches_from_u`),
     for files where a few entities hold many rows; `extra_blocking` adds prediction blocking
     rules (`blocking.affordable_rules`).
@@ -249,10 +252,14 @@ def fit_registered(
     counted = fix_counted_us(session.con, records.physical_name, to_train)
     report(f"counted u of exact levels: {counted}")
     settings = match_settings(
-        entity, creators=[c.creator for c in to_train], extra_exact=extra_exact, extra_blocking=extra_blocking
+        entity,
+        creators=[c.creator for c in to_train],
+        extra_exact=extra_exact,
+        extra_blocking=extra_blocking,
+        link_type="link_only" if link_inputs else "dedupe_only",
     )
     # log_level=None: Splink must not reconfigure the application's logging.
-    linker = Linker(records, settings, log_level=None)
+    linker = Linker(list(link_inputs) if link_inputs else records, settings, log_level=None)
     report("estimating the prior from deterministic rules")
     linker.training.estimate_probability_two_random_records_match(
         list(rules.deterministic), recall=rules.recall

@@ -712,12 +712,14 @@ def match_settings(
     creators: list[ComparisonCreator] | None = None,
     extra_exact: ExtraExact = (),
     extra_blocking: Sequence[BlockingRuleCreator] = (),
+    link_type: str = "dedupe_only",
 ) -> SettingsCreator:
     """Settings without parameters; `creators` replaces the comparisons (configured copies);
-    `extra_blocking` adds prediction blocking rules (`blocking.affordable_rules`)."""
+    `extra_blocking` adds prediction blocking rules (`blocking.affordable_rules`);
+    `link_type="link_only"` scores pairs across two tables only (`matching.link`)."""
     entity = _checked(entity)
     return SettingsCreator(
-        link_type="dedupe_only",
+        link_type=link_type,
         comparisons=(
             list(creators) if creators is not None else [c.creator for c in comparisons(entity, extra_exact)]
         ),

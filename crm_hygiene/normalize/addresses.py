@@ -381,9 +381,10 @@ _STREET_TYPE_WORDS = frozenset(
 )  # fmt: skip
 _DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "northeast": "ne", "northwest": "nw"}
 _DIRECTIONS |= {"southeast": "se", "southwest": "sw"}
-# Where the street ends and a unit, floor or building begins.
+# Where the street ends and a unit, floor, building or a description of the corner begins
+# ("2450 Broadway between 90th and 91st Sts.", "156 2nd Ave. at 10th St.").
 _UNIT_START = frozenset(
-    {
+    [
         "apt",
         "apartment",
         "flat",
@@ -398,7 +399,29 @@ _UNIT_START = frozenset(
         "room",
         "ground",
         "#",
-    }
+    ]
+)
+_STREET_END = _UNIT_START | {"between", "btwn", "at", "off", "near", "corner", "and", "&"}
+# Numbered streets written as words: "Seventh Ave." is "7th Ave.".
+_ORDINALS = dict(
+    zip(
+        [
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+            "eleventh",
+            "twelfth",
+        ],
+        ["1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th", "11th", "12th"],
+        strict=True,
+    )
 )
 _NUMBER = re.compile(r"\d+[a-z]?")
 _WORDS = re.compile(r"[#]|[^\W_]+")
@@ -409,8 +432,9 @@ def street_key(line: str | None) -> tuple[str | None, str | None]:
 
     "7419 South Cottage Grove Ave." -> ("7419", "scottagegrove"); "Hauptstraße 5" -> ("5",
     "hauptstrasse"); "Flat 3, 12 Main St" -> ("12", "main"). The key is the street's words in
-    lower case, directions shortened, street types and everything from a unit word on left
-    out, run together; a unit written first ("Flat 3, ...") is skipped. The number is the
+    lower case, directions shortened, numbered streets as ordinals ("seventh" -> "7th"),
+    street types and everything after the street's type, a unit word or a corner ("between
+    ...", "at ...") left out, run together; a unit written first ("Flat 3, ...") is skipped. The number is the
     first number of the street (or, in a line that starts with a word, the last). Either part
     is None when absent.
     """
@@ -424,14 +448,20 @@ def street_key(line: str | None) -> tuple[str | None, str | None]:
         number, words = words[0], words[1:]
     kept: list[str] = []
     for word in words:
-        if word in _UNIT_START:
+        if word in _UNIT_START or (word in _STREET_END and kept):
             break
         if word in _STREET_TYPE_WORDS:
+            if kept:
+                # The street's name ends at its type: what follows describes the place ("Peachtree
+                # Rd. Peachtree Square Shopping Center") or is a quadrant ("Peachtree Rd. NE").
+                break
             continue
         if number is None and _NUMBER.fullmatch(word):
             number = word
             continue
-        kept.append(_DIRECTIONS.get(word, word))
+        kept.append(_ORDINALS.get(word) or _DIRECTIONS.get(word, word))
+    if number is None:  # "St Albans Rd 4": the number after the street
+        number = next((w for w in reversed(words) if _NUMBER.fullmatch(w)), None)
     return number, ("".join(kept) or None)
 
 

@@ -18,6 +18,8 @@ from crm_hygiene.normalize.addresses import (
     normalize_postcodes,
     parse_street,
     smart_case,
+    street_key,
+    street_keys,
 )
 
 COUNTRIES = ["US", "GB", "DE", "FR", "IN", "BR", "JP", "AU", "CA", "NL", "IE", "ZA", "XX", None]
@@ -356,3 +358,36 @@ def test_demo_streets_are_mostly_restored(demo_rows: pd.DataFrame) -> None:
     by_kind = restored.groupby(rows["corruption"].astype(str)).mean()
     assert by_kind["upper"] >= 0.9, by_kind
     assert by_kind["abbreviation"] >= 0.8, by_kind
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("4216 W. 19th St.", ("4216", "w19th")),
+        ("10001 S Woodlawn", ("10001", "swoodlawn")),
+        ("10001 S. Woodlawn Ave", ("10001", "swoodlawn")),
+        ("7411 South Cottage Grove Ave. Ground Floor", ("7411", "scottagegrove")),
+        ("2450 Broadway  between 90th and 91st Sts.", ("2450", "broadway")),
+        ("156 2nd Ave. at 10th St.", ("156", "2nd")),
+        ("854 Seventh Ave.", ("854", "7th")),
+        ("2637 Peachtree Rd. NE", ("2637", "peachtree")),
+        ("2637 Peachtree Rd.  Peachtree House Condominium", ("2637", "peachtree")),
+        ("Flat 3, 12 Main St", ("12", "main")),
+        ("Hauptstraße 5", ("5", "hauptstrasse")),
+        ("12, rue de la Paix", ("12", "delapaix")),
+        ("St Albans Rd 4", ("4", "albans")),
+        ("PO Box 12", ("12", "pobox")),
+        ("", (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_street_keys_agree_where_one_street_is_written_two_ways(
+    line: str | None, expected: tuple[str | None, str | None]
+) -> None:
+    assert street_key(line) == expected
+
+
+def test_street_keys_per_row() -> None:
+    keys = street_keys(pd.Series(["12 Main St", None, "12 Main Street", "14 Main St"]))
+    assert keys["street_number"].tolist() == ["12", None, "12", "14"]
+    assert keys["street_key"].tolist() == ["main", None, "main", "main"]
