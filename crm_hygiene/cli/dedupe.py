@@ -22,6 +22,8 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
         raise DedupeInputError(
             "--link links two files (A B): give both" if args.link else "two files are linked: add --link"
         )
+    if args.explain and args.link:
+        raise DedupeInputError("--explain explains a pair of one file; leave out --link")
     if args.mapping_b and not args.link:
         raise DedupeInputError("--mapping-b is the mapping of the second file of a link (--link)")
     if args.link:
@@ -50,6 +52,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
         truth_column=args.truth,
         progress=say,
         sep=sep,
+        explain_ids=tuple(args.explain) if args.explain else None,
         **options,
     )
     print(json.dumps(result.summary()))
@@ -70,6 +73,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--link",
         action="store_true",
         help="find the records of B that match records of A (pairs across the files only)",
+    )
+    dedupe.add_argument(
+        "--explain",
+        nargs=2,
+        metavar=("ID1", "ID2"),
+        help="print why these two records score what they score, and write the waterfall chart as HTML",
     )
     dedupe.add_argument("--mapping-b", help="with --link: the mapping of B, when its columns differ from A's")
     dedupe.add_argument("--entity", required=True, choices=["contact", "company"], help="what one row is")

@@ -27,7 +27,11 @@ NO_EVIDENCE = "no comparable fields"
 
 def explain(pairs: pd.DataFrame, model_or_settings: TrainedModel | Entity | SettingsCreator) -> pd.Series:
     """One explanation per row of `pairs`, on the same index."""
-    phrases = _phrases(model_or_settings)
+    return explain_with(pairs, _phrases(model_or_settings))
+
+
+def explain_with(pairs: pd.DataFrame, phrases: dict[str, tuple[str, ...]]) -> pd.Series:
+    """`explain` with the level phrases given (`settings.level_phrases(entity, extra_exact)`)."""
     missing = [f"{p}_{n}" for n in phrases for p in ("gamma", "mw") if f"{p}_{n}" not in pairs.columns]
     if missing:
         raise ValueError(f"explain: the pairs lack {missing}; pass the output of predict_pairs / predict_new")

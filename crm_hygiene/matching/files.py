@@ -70,6 +70,7 @@ from crm_hygiene.matching.file_records import MappedFile, cell_texts, file_match
 from crm_hygiene.matching.inputs import MATCH_COLUMNS, as_arrow
 from crm_hygiene.matching.learnt import Learnt, clustered_estimate, predicted_estimate, settle
 from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, fit_registered
+from crm_hygiene.matching.pair_explanation import PairExplanation, explain_pair
 from crm_hygiene.matching.session import SplinkSession
 from crm_hygiene.matching.settings import ExtraIdentifier
 from crm_hygiene.model.records import Entity
@@ -100,9 +101,11 @@ class DedupeResult:
     seconds: float
     scores: PairwiseScores | None = None
     warnings: tuple[str, ...] = ()
+    explanation: PairExplanation | None = None
 
     def summary(self) -> dict[str, Any]:
-        """The JSON line: records, clusters, seconds, and with a truth column precision, recall, f1."""
+        """The JSON line: records, clusters, seconds, and with a truth column precision, recall, f1;
+        with --explain the pair's explanation."""
         out: dict[str, Any] = {"records": self.records, "clusters": self.clusters}
         if self.scores is not None:
             out |= {
@@ -110,6 +113,8 @@ class DedupeResult:
                 "recall": round(self.scores.recall, 4),
                 "f1": round(self.scores.f1, 4),
             }
+        if self.explanation is not None:
+            out["explain"] = self.explanation.to_dict()
         out["seconds"] = round(self.seconds, 2)
         return out
 
@@ -174,11 +179,14 @@ def dedupe_table(
     max_pairs: int = DEFAULT_MAX_PAIRS,
     seed: int = DEFAULT_SEED,
     started: float | None = None,
+    explain_ids: tuple[str, str] | None = None,
+    explain_chart: Path | None = None,
 ) -> DedupeResult:
     """Cluster the rows of `table` (a file read by `read_table`) as records of `entity`.
 
     `mapping` defaults to `default_mapping(table.columns)`. `started` (a perf_counter value)
-    lets a caller count reading the file into `seconds`.
+    lets a caller count reading the file into `seconds`. `explain_ids` (two record ids) adds
+    that pair's explanation (`pair_explanation`), and its waterfall chart at `explain_chart`.
     """
     started = time.perf_counter() if started is None else started
     say = progress or (lambda message: None)
@@ -215,12 +223,23 @@ def dedupe_table(
     for message in warnings:
         say(f"warning: {message}")
 
+    explanation = None
     if warnings or len(inputs) < 2:
+        if explain_ids is not None:
+            raise DedupeInputError("--explain: there is no model to explain with (see the warnings above)")
         pairs_best = pd.Series(dtype=float)
         labels = pd.Series(inputs["unique_id"].to_numpy(), index=inputs["unique_id"].to_numpy())
     else:
-        labels, pairs_best = _match(
-            entity, inputs, identifiers, threshold, say, max_pairs=max_pairs, seed=seed
+        labels, pairs_best, explanation = _match(
+            entity,
+            inputs,
+            identifiers,
+            threshold,
+            say,
+            max_pairs=max_pairs,
+            seed=seed,
+            explain_ids=explain_ids,
+            explain_chart=explain_chart,
         )
 
     output = _output(table, mapped, labels, pairs_best)
@@ -233,7 +252,7 @@ def dedupe_table(
     say(
         f"{len(output):,} records in {clusters:,} clusters at match probability >= {threshold} ({seconds:.1f} s)"
     )
-    return DedupeResult(output, len(output), clusters, seconds, scores, tuple(warnings))
+    return DedupeResult(output, len(output), clusters, seconds, scores, tuple(warnings), explanation)
 
 
 def _match(
@@ -245,8 +264,11 @@ def _match(
     *,
     max_pairs: int,
     seed: int,
-) -> tuple[pd.Series, pd.Series]:
-    """Cluster label (Splink's) per record id, and each record's best match probability."""
+    explain_ids: tuple[str, str] | None = None,
+    explain_chart: Path | None = None,
+) -> tuple[pd.Series, pd.Series, PairExplanation | None]:
+    """Cluster label (Splink's) per record id, each record's best match probability, and the
+    explanation of the `explain_ids` pair."""
     with SplinkSession() as session:
         # DuckDB draws progress bars on the terminal for long queries; progress is ours to report.
         session.con.execute("SET enable_progress_bar = false")
@@ -276,6 +298,12 @@ def _match(
             f"SELECT CAST(unique_id AS VARCHAR) AS id, CAST(cluster_id AS VARCHAR) AS cluster "
             f"FROM {clustered.physical_name}"
         ).df()
+        explanation = None
+        if explain_ids is not None:
+            explanation = explain_pair(linker, entity, inputs, identifiers, explain_ids, explain_chart)
+            say(f"explain: {explanation.line()}")
+            if explanation.chart is not None:
+                say(f"explain: wrote the waterfall chart to {explanation.chart}")
         best = session.con.sql(
             "SELECT id, max(p) AS p FROM ("
             f"SELECT CAST(unique_id_l AS VARCHAR) AS id, match_probability AS p FROM {predictions.physical_name} "
@@ -285,6 +313,7 @@ def _match(
     return (
         pd.Series(labels["cluster"].to_numpy(), index=labels["id"].to_numpy()),
         pd.Series(best["p"].to_numpy(dtype=float), index=best["id"].to_numpy()),
+        explanation,
     )
 
 
@@ -387,10 +416,12 @@ def dedupe_file(
     progress: Progress | None = None,
     write: bool = True,
     sep: str | None = None,
+    explain_ids: tuple[str, str] | None = None,
 ) -> DedupeResult:
     """Read `path`, dedupe it (`dedupe_table`) and write the result to `output`.
 
     `output` defaults to `default_output(path)`; `write=False` skips writing (benchmarks).
+    With `explain_ids` the pair's waterfall chart goes next to the output (`explain_chart_path`).
     """
     started = time.perf_counter()
     entity = checked_entity(entity)
@@ -409,12 +440,22 @@ def dedupe_file(
         truth_column=truth_column,
         progress=progress,
         started=started,
+        explain_ids=explain_ids,
+        explain_chart=explain_chart_path(target, explain_ids) if explain_ids and write else None,
     )
     if write:
         write_table(result.output, target)
         if progress:
             progress(f"wrote {target}")
     return result
+
+
+def explain_chart_path(output: Path, ids: tuple[str, str]) -> Path:
+    """`people.deduped.csv` and ids 3, 17 -> `people.deduped.explain-3-17.html`."""
+    safe = ["".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in i)[:40] for i in ids]
+    name = output.name
+    stem = name[: -len("".join(output.suffixes))] if output.suffixes else name
+    return output.with_name(f"{stem}{''.join(output.suffixes[:-1])}.explain-{safe[0]}-{safe[1]}.html")
 
 
 def summary_line(result: DedupeResult) -> str:

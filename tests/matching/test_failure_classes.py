@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from crm_hygiene.matching.file_io import read_table
-from crm_hygiene.matching.file_mapping import parse_mapping
+from crm_hygiene.matching.file_mapping import DedupeInputError, parse_mapping
 from crm_hygiene.matching.file_records import date_key, file_match_input, map_rows
 from crm_hygiene.matching.files import DedupeResult, dedupe_table
 from crm_hygiene.model.records import Entity
@@ -144,3 +144,48 @@ def test_an_identifier_blanked_as_too_common_is_named() -> None:
         "identifier office: values held by more than 1,000 records are no identity and are left out "
         "(1,001 record(s) lose them)"
     ]
+
+
+def test_a_pair_is_explained_in_words_and_as_a_waterfall_chart(tmp_path: Path) -> None:
+    generated = people(300, households=True, email_share=0.2, seed=5)
+    table = generated.table
+    # Two relatives (one household: same last name, address and phone) and one person's two records.
+    firsts = table.drop_duplicates("person")
+    shared = firsts.groupby(["surname", "street"]).filter(lambda group: len(group) >= 2)
+    home = shared.iloc[0]
+    relatives = shared[(shared["surname"] == home["surname"]) & (shared["street"] == home["street"])].iloc[:2]
+    assert relatives["person"].nunique() == 2 and relatives["street"].nunique() == 1
+    twice = table[table["person"].duplicated(keep=False)]
+    same = twice[twice["person"] == twice["person"].iloc[0]].iloc[:2]
+    mapping = parse_mapping(
+        {
+            "id": "id",
+            "fields": {
+                **NAMES,
+                "email": "email",
+                "phone": "phone",
+                "street": "street",
+                "postcode": "postcode",
+            },
+        },
+        Entity.CONTACT,
+    )
+    path = generated.csv(str(tmp_path / "people.csv"))
+    results = {}
+    for name, pair in (("relatives", relatives), ("same", same)):
+        chart = tmp_path / f"{name}.html"
+        result = dedupe_table(
+            read_table(path), Entity.CONTACT, mapping, explain_ids=tuple(pair["id"]), explain_chart=chart
+        )
+        assert result.explanation is not None
+        results[name] = result.explanation
+        assert chart.is_file() and "vega" in chart.read_text(encoding="utf-8")
+    assert results["relatives"].match_probability < 0.5 < 0.99 <= results["same"].match_probability
+    # The relatives share line and address, which weigh nothing: their first names decide.
+    assert "different first names (-" in results["relatives"].text
+    assert "same phone" not in results["relatives"].text
+    assert "same last name (+" in results["same"].text
+    summary = dedupe_table(read_table(path), Entity.CONTACT, mapping, explain_ids=tuple(same["id"])).summary()
+    assert summary["explain"]["ids"] == list(same["id"]) and summary["explain"]["chart"] is None
+    with pytest.raises(DedupeInputError, match="no record has the id 'nope'"):
+        dedupe_table(read_table(path), Entity.CONTACT, mapping, explain_ids=("nope", str(same["id"].iloc[0])))
