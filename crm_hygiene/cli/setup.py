@@ -64,6 +64,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import duckdb
 
     from crm_hygiene import tables
+    from crm_hygiene.matching.labels import LabelScores, reviewer_labels
     from crm_hygiene.matching.model_store import live_count, train_and_store
     from crm_hygiene.matching.records import ENTITIES
     from crm_hygiene.model import Entity
@@ -100,15 +101,36 @@ def cmd_train(args: argparse.Namespace) -> int:
                     f"policy's merge.min_training_records ({minimum}, policy {policy.short}): too few to learn from"
                 )
         result = {}
+        threshold = policy.policy.merge.auto_merge_threshold
         for entity, frame in frames.items():
-            say(f"training the {entity.value} model of {args.tenant!r} on {len(frame)} records")
-            choice = train_and_store(ledger.registry, args.tenant, entity, frame, reason="crm-hygiene train")
+            labels = reviewer_labels(ledger, args.tenant, entity)
+            say(
+                f"training the {entity.value} model of {args.tenant!r} on {len(frame)} records "
+                f"and {len(labels)} reviewer labels"
+            )
+            choice = train_and_store(
+                ledger.registry,
+                args.tenant,
+                entity,
+                frame,
+                reason="crm-hygiene train",
+                labels=labels,
+                label_threshold=threshold,
+            )
             assert choice.model is not None
+            learnt = choice.model.metadata.get("learnt", {})
+            say(f"{entity.value}: prior {choice.model.prior:.3g}, from {learnt.get('prior_from', '-')}")
+            if learnt.get("warning"):
+                say(f"{entity.value}: warning: {learnt['warning']}")
+            scored = choice.model.metadata.get("reviewer_labels")
+            if scored:
+                say(f"{entity.value}: " + LabelScores(**scored).line())
             result[entity.value] = {
                 "version": choice.version,
                 "records": choice.model.metadata["records"],
                 "prior": choice.model.prior,
                 "seconds": choice.model.metadata["seconds"],
+                **({"reviewer_labels": scored} if scored else {}),
             }
     print(json.dumps(result))
     return 0

@@ -57,6 +57,7 @@ class Learnt:
     em_blocks: tuple[str, ...]
     strongest: tuple[dict[str, Any], ...]
     warning: str = ""
+    labels_used: bool = False  # m was estimated from reviewers' labelled matches too
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ class Learnt:
             "em_blocks": list(self.em_blocks),
             "strongest_levels": [dict(s) for s in self.strongest],
             "warning": self.warning,
+            "labels_used": self.labels_used,
         }
 
     def lines(self) -> list[str]:

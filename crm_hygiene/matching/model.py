@@ -20,6 +20,7 @@ fingerprint differs from the code's is refused (`SettingsMismatchError`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -35,6 +36,7 @@ from splink import Linker, SettingsCreator
 
 from crm_hygiene.matching.em_blocks import co_located
 from crm_hygiene.matching.inputs import as_arrow, ensure_match_input
+from crm_hygiene.matching.labels import label_scores, learn_m, usable
 from crm_hygiene.matching.learnt import (
     Learnt,
     different_names_weigh_against,
@@ -53,6 +55,7 @@ from crm_hygiene.matching.settings import (
     training_rules,
 )
 from crm_hygiene.model.records import Entity
+from crm_hygiene.policy.schema import MergePolicy
 
 if TYPE_CHECKING:
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
@@ -147,8 +150,14 @@ def train(
     seed: int = DEFAULT_SEED,
     con: duckdb.DuckDBPyConnection | None = None,
     em_max_pairs: int | None = None,
+    labels: pd.DataFrame | None = None,
+    label_threshold: float | None = None,
 ) -> TrainedModel:
     """Estimate prior, u and m on `frame` (a normalized frame of `entity`, or its match input).
+
+    `labels` (`labels.reviewer_labels`: record_id_l, record_id_r, match) add an estimate of m
+    from the labelled matches when there are enough, and the model's precision and recall on
+    them at `label_threshold` go into the metadata (`reviewer_labels`).
 
     Sampling is hash-based, so the same records, `max_pairs` and `seed` give the same model.
     `max_pairs` bounds the random pairs of u sampling, `em_max_pairs` (default
@@ -166,11 +175,17 @@ def train(
     em_pairs = em_pair_cap(max_pairs, em_max_pairs)
     started = time.perf_counter()
     with SplinkSession(con) as session:
+        known = None if labels is None else usable(labels, inputs["unique_id"])
         linker, counted, learnt = fit_linker(
-            entity, inputs, session, max_pairs=max_pairs, seed=seed, em_max_pairs=em_pairs
+            entity, inputs, session, max_pairs=max_pairs, seed=seed, em_max_pairs=em_pairs, labels=known
         )
         # The parameters prediction would use now (see _parameters).
         prior, params, untrained = _parameters(linker._settings_obj)
+        scored = None
+        if known is not None:
+            threshold = label_threshold if label_threshold is not None else MergePolicy().auto_merge_threshold
+            scored = label_scores(linker, known, threshold, learnt.labels_used)
+            logger.info("train %s: %s", entity.value, scored.line())
     seconds = time.perf_counter() - started
     if untrained:
         # Splink falls back to default m/u for these; the data held too few such pairs.
@@ -192,6 +207,7 @@ def train(
             "untrained_levels": untrained,
             "counted_u": counted,
             "learnt": learnt.to_dict(),
+            **({"reviewer_labels": scored.to_dict()} if scored is not None else {}),
         },
     )
 
@@ -204,6 +220,7 @@ def fit_linker(
     max_pairs: int = DEFAULT_MAX_PAIRS,
     seed: int = DEFAULT_SEED,
     em_max_pairs: int | None = None,
+    labels: pd.DataFrame | None = None,
 ) -> Fit:
     """The trained Splink linker itself, on `session`, and the u values that were counted.
 
@@ -212,7 +229,9 @@ def fit_linker(
     exactly what the freshly trained linker does.
     """
     records = session.register(as_arrow(entity, inputs), f"{entity.value}_train")
-    return fit_registered(entity, records, session, max_pairs=max_pairs, seed=seed, em_max_pairs=em_max_pairs)
+    return fit_registered(
+        entity, records, session, max_pairs=max_pairs, seed=seed, em_max_pairs=em_max_pairs, labels=labels
+    )
 
 
 def fit_registered(
@@ -231,6 +250,7 @@ def fit_registered(
     u_without_duplicates: bool = False,
     report_learnt: bool = True,
     link_inputs: Sequence[SplinkDataFrame] = (),
+    labels: pd.DataFrame | None = None,
 ) -> Fit:
     """Train on match input already registered on `session` (with any `extra_exact` columns).
 
@@ -295,6 +315,9 @@ def fit_registered(
             f"train {entity.value}: no two records agree on any training rule "
             f"({'no EM rule has pairs' if em_runs == 0 else 'the deterministic rules find no pair'})"
         )
+    labels_used = labels is not None and learn_m(linker, labels)
+    if labels_used:
+        report(f"m also estimated from {int((labels['match'] == 1).sum())} matches reviewers approved")
     if rules.person_name is not None:
         different_names_weigh_against(linker, "first_name", report)
     if u_without_duplicates:
@@ -307,6 +330,7 @@ def fit_registered(
             remove_matches_from_u(linker, None, measured)
         remove_matches_from_u(linker, report, measured)
     learnt = settle(linker, deterministic, report if report_learnt else None)
+    learnt = dataclasses.replace(learnt, labels_used=labels_used)
     if lenient:
         keep_prior_usable(linker, report)
     return Fit(linker, counted, learnt)

@@ -46,8 +46,12 @@ def train_and_store(
     *,
     reason: str = "asked",
     max_pairs: int = DEFAULT_MAX_PAIRS,
+    labels: pd.DataFrame | None = None,
+    label_threshold: float | None = None,
 ) -> ModelChoice:
     """Train on the tenant's records and store the parameters as the next model version.
+
+    `labels` are reviewers' pairwise labels (`labels.reviewer_labels`), see `model.train`.
 
     Raises what training raises (ValueError for fewer than two records, Splink's errors for
     data it cannot learn from): a person asked for this model and should see why it failed.
@@ -59,7 +63,7 @@ def train_and_store(
         if is_match_input(entity, normalized)
         else match_input(entity, normalized, include_merged=True)
     )
-    model = train(entity, inputs, max_pairs=max_pairs)
+    model = train(entity, inputs, max_pairs=max_pairs, labels=labels, label_threshold=label_threshold)
     version = registry.save_match_model(
         tenant,
         entity.value,
@@ -69,6 +73,11 @@ def train_and_store(
         metrics={
             "untrained_levels": len(model.metadata.get("untrained_levels", [])),
             "seconds": model.metadata.get("seconds"),
+            **(
+                {"reviewer_labels": model.metadata["reviewer_labels"]}
+                if "reviewer_labels" in model.metadata
+                else {}
+            ),
         },
     )
     note = f"trained and stored version {version} on {model.metadata['records']} records ({reason})"

@@ -16,6 +16,7 @@ from crm_hygiene.matching.file_io import read_table
 from crm_hygiene.matching.file_mapping import DedupeInputError, parse_mapping
 from crm_hygiene.matching.file_records import date_key, file_match_input, map_rows
 from crm_hygiene.matching.files import DedupeResult, dedupe_table
+from crm_hygiene.matching.model import train
 from crm_hygiene.model.records import Entity
 from tests.matching.people import People, people
 
@@ -189,3 +190,48 @@ def test_a_pair_is_explained_in_words_and_as_a_waterfall_chart(tmp_path: Path) -
     assert summary["explain"]["ids"] == list(same["id"]) and summary["explain"]["chart"] is None
     with pytest.raises(DedupeInputError, match="no record has the id 'nope'"):
         dedupe_table(read_table(path), Entity.CONTACT, mapping, explain_ids=("nope", str(same["id"].iloc[0])))
+
+
+def test_training_learns_from_reviewer_labels_and_reports_on_them() -> None:
+    generated = people(600, households=True, email_share=0.2, seed=9)
+    table = generated.table
+    mapping = parse_mapping(
+        {
+            "id": "id",
+            "fields": {
+                **NAMES,
+                "email": "email",
+                "phone": "phone",
+                "street": "street",
+                "postcode": "postcode",
+            },
+        },
+        Entity.CONTACT,
+    )
+    inputs = file_match_input(map_rows(table, mapping), Entity.CONTACT)
+    person = table.set_index("id")["person"]
+    pairs = table.merge(table, on="person")
+    matches = pairs[pairs["id_x"] < pairs["id_y"]].head(40)
+    home = table.merge(table, on=["surname", "street"])
+    relatives = home[(home["person_x"] != home["person_y"]) & (home["id_x"] < home["id_y"])].head(15)
+    labels = pd.DataFrame(
+        {
+            "record_id_l": [*matches["id_x"], *relatives["id_x"]],
+            "record_id_r": [*matches["id_y"], *relatives["id_y"]],
+            "match": [1] * len(matches) + [0] * len(relatives),
+        }
+    )
+    assert (
+        labels["match"]
+        == (person[labels["record_id_l"]].to_numpy() == person[labels["record_id_r"]].to_numpy())
+    ).all()
+    model = train(Entity.CONTACT, inputs, labels=labels, label_threshold=0.99)
+    scored = model.metadata["reviewer_labels"]
+    assert scored["matches"] == 40 and scored["non_matches"] == 15 and scored["used_for_m"] is True
+    assert scored["precision"] == 1.0 and scored["recall"] >= 0.9 and scored["false_merges"] == 0
+    assert model.metadata["learnt"]["labels_used"] is True
+    # Too few labelled matches: m is left to EM, the figures are still reported.
+    few = train(Entity.CONTACT, inputs, labels=labels.iloc[35:], label_threshold=0.99).metadata[
+        "reviewer_labels"
+    ]
+    assert few["matches"] == 5 and few["used_for_m"] is False and few["recall"] is not None

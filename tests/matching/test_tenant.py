@@ -19,6 +19,7 @@ from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
 from crm_hygiene.ledger import AuditAction, ChangeKind, DecisionKind, Ledger, ProposalStatus, ReviewState
 from crm_hygiene.matching.decisions import AUTO, REVIEW
+from crm_hygiene.matching.labels import reviewer_labels
 from crm_hygiene.matching.model_store import model_for
 from crm_hygiene.matching.pairs import empty_pair_table, records_to_rescore
 from crm_hygiene.matching.proposals import build_merge_proposals, merge_change_id, send_to_review
@@ -435,3 +436,26 @@ def test_clusters_holding_a_record_on_the_never_merge_list_go_to_review(crm: Crm
     others = set(auto.loc[auto["cluster"] != cluster, "change_id"])
     assert others <= set(proposals.loc[proposals["decision"] == AUTO, "change_id"])
     assert set(proposals["policy_version"]) == {policy_hash(policy)}
+
+
+def test_reviewer_decisions_are_pairwise_labels(crm: Crm) -> None:
+    first = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
+    two = first.proposals[(first.proposals["entity"] == "contact") & (first.proposals["cluster_size"] == 2)]
+    approved, rejected = two.iloc[0], two.iloc[1]
+    asked = send_to_review(first.proposals, [approved["change_id"], rejected["change_id"]], "asked a person")
+    apply_merge_proposals(_writer(crm, "run-1"), asked, tenant=TENANT)
+    crm.ledger.record_decision(approved["change_id"], DecisionKind.APPROVE, "revops@acme.com")
+    crm.ledger.record_decision(
+        rejected["change_id"], DecisionKind.REJECT, "revops@acme.com", note="two people"
+    )
+    crm.ledger.registry.add_do_not_link(
+        TENANT, "contact", [("zz-2", "zz-1")], reason="known namesakes", decided_by="revops@acme.com"
+    )
+    labels = reviewer_labels(crm.ledger, TENANT, Entity.CONTACT)
+    by_pair = {(row.record_id_l, row.record_id_r): row.match for row in labels.itertuples()}
+    assert by_pair[tuple(sorted([approved["survivor_id"], approved["loser_id"]]))] == 1
+    assert by_pair[tuple(sorted([rejected["survivor_id"], rejected["loser_id"]]))] == 0
+    assert by_pair[("zz-1", "zz-2")] == 0
+    # Merges applied without a reviewer are no labels.
+    assert len(labels) == 3
+    assert reviewer_labels(crm.ledger, TENANT, Entity.COMPANY).empty
