@@ -8,7 +8,9 @@ folder of Parquet files:
   `crm_hygiene.matching.inputs.match_input` reads, for every record;
 - `contact_raw.parquet`: `unique_id` and the contact columns as stored in the CRM
   (first_name, last_name, email, phone, city, company_name), for plain Splink;
-- `contact_truth.parquet`, `company_truth.parquet`: `record_id`, `entity_id` (the demo truth).
+- `contact_truth.parquet`, `company_truth.parquet`: `record_id`, `entity_id` (the demo truth);
+- `contact_hard_negatives.parquet`: pairs of different people who share much (relatives,
+  switchboard colleagues), by entity id, with their kind.
 
 None of this is timed: the benchmarks read the folder in fresh processes.
 """
@@ -26,8 +28,12 @@ ENTITIES = (Entity.CONTACT, Entity.COMPANY)
 RAW_CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "city", "company_name")
 
 
+# Bumped when the demo or the normalized columns change, so that no stale cache is read.
+CACHE_VERSION = 3
+
+
 def folder(contacts: int, seed: int, cache: Path) -> Path:
-    return cache / f"dedupe_{contacts}_{seed}"
+    return cache / f"dedupe_{contacts}_{seed}_v{CACHE_VERSION}"
 
 
 def prepare(contacts: int, seed: int, cache: Path, *, log: bool = True) -> Path:
@@ -56,6 +62,7 @@ def prepare(contacts: int, seed: int, cache: Path, *, log: bool = True) -> Path:
         demo.truth[table][["record_id", "entity_id"]].to_parquet(
             out / f"{entity.value}_truth.parquet", index=False
         )
+    demo.truth["hard_negatives"].to_parquet(out / "contact_hard_negatives.parquet", index=False)
     snapshots = {e: prepare_snapshot(e, demo.records[e]) for e in Entity}
     del demo
     with worker_pool():
@@ -81,3 +88,7 @@ def truth(path: Path, entity: Entity) -> pd.Series:
 
 def raw_contacts(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path / "contact_raw.parquet")
+
+
+def hard_negatives(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path / "contact_hard_negatives.parquet")

@@ -10,7 +10,9 @@ components) and scores each clustering against the true entities with pairwise p
 recall and F1 (`crm_hygiene.matching.evaluate.pairwise_scores`). "overall" pools the pair
 counts of contacts and companies.
 
-Also reported per entity: the blocking ceiling (the share of true pairs that some blocking rule
+For contacts, the hard negatives of the demo (relatives sharing a home, colleagues sharing a
+switchboard number): how many such pairs of people the clusters at the auto-merge threshold
+join. Also reported per entity: the blocking ceiling (the share of true pairs that some blocking rule
 scores at all) and, at the auto-merge threshold, the wrong pairs scored at or above it
 (direct edges, not pairs implied by clustering), by the blocking rule that found them.
 
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import dedupe_data
+import pandas as pd
 from machine import high_water_mb, machine
 
 from crm_hygiene.matching.evaluate import PairwiseScores, count_pairs, pairwise_scores, scores_from_counts
@@ -56,6 +59,27 @@ def _row(s: PairwiseScores) -> dict[str, Any]:
     }
 
 
+def hard_negatives_merged(
+    clusters: pd.Series, truth: pd.Series, pairs: pd.DataFrame
+) -> dict[str, dict[str, int]]:
+    """Per kind of hard negative: how many pairs of people there are, and how many the clusters
+    join (some record of one person in a cluster with some record of the other)."""
+    by_entity = pd.DataFrame(
+        {"entity": truth.reindex(clusters.index).to_numpy(), "cluster": clusters.to_numpy()}
+    )
+    located = by_entity.drop_duplicates()
+    joined = pairs.merge(located, left_on="contact_entity_id", right_on="entity").merge(
+        located, left_on="other_entity_id", right_on="entity", suffixes=("", "_other")
+    )
+    merged = joined[joined["cluster"] == joined["cluster_other"]].drop_duplicates(
+        ["contact_entity_id", "other_entity_id"]
+    )
+    return {
+        str(kind): {"pairs": int(count), "merged": int((merged["kind"] == kind).sum())}
+        for kind, count in pairs["kind"].value_counts().sort_index().items()
+    }
+
+
 def evaluate(data: Path, entity: Entity) -> tuple[dict[str, Any], dict[float, PairwiseScores]]:
     frame = dedupe_data.normalized(data, entity)
     truth = dedupe_data.truth(data, entity)
@@ -76,6 +100,9 @@ def evaluate(data: Path, entity: Entity) -> tuple[dict[str, Any], dict[float, Pa
         clusters = cluster(frame["id"], scored, threshold)
         table[threshold] = pairwise_scores(clusters.set_index("record_id")["cluster"], truth)
 
+    if entity is Entity.CONTACT:
+        merged = cluster(frame["id"], scored, AUTO_MERGE_THRESHOLD).set_index("record_id")["cluster"]
+        hard = hard_negatives_merged(merged, truth, dedupe_data.hard_negatives(data))
     wrong = scored[(scored["match_probability"] >= AUTO_MERGE_THRESHOLD) & ~same]
     result = {
         "records": len(frame),
@@ -87,6 +114,7 @@ def evaluate(data: Path, entity: Entity) -> tuple[dict[str, Any], dict[float, Pa
         f"at_auto_{AUTO_MERGE_THRESHOLD}": _row(table[AUTO_MERGE_THRESHOLD]),
         f"at_review_{REVIEW_THRESHOLD}": _row(table[REVIEW_THRESHOLD]),
         "by_threshold": {str(t): _row(s) for t, s in table.items()},
+        **({"hard_negatives_at_auto": hard} if entity is Entity.CONTACT else {}),
         "wrong_edges_at_auto": len(wrong),
         "wrong_edges_at_auto_by_match_key": {
             str(k): int(v) for k, v in wrong["match_key"].value_counts().sort_index().items()

@@ -53,7 +53,17 @@ def generate_demo_crm(config: DemoConfig) -> DemoCrm:
     )
 
     contact_layout, n_people = scaffold(rng, config.contacts, config.duplicate_rate, "C", now)
-    persons = draw_persons(pools, rng, n_people, companies, company_address, now // DAY)
+    persons = draw_persons(
+        pools,
+        rng,
+        n_people,
+        companies,
+        company_address,
+        now // DAY,
+        company_phone=company_phone,
+        # Its own stream: everything else is drawn as it would be without hard negatives.
+        negatives=np.random.default_rng([config.seed, HARD_NEGATIVES_STREAM]),
+    )
     stale = stale_rows(rng, contact_layout, persons)
     contact_frame = contact_records(
         rng, contact_layout, persons, stale, companies, company_layout, pools, log, now, config.tenant
@@ -78,6 +88,9 @@ def generate_demo_crm(config: DemoConfig) -> DemoCrm:
         Entity.EMPLOYMENT: employment_frame,
     }
     return DemoCrm(records=records, truth=_truth(persons, contact_layout, company_layout, log))
+
+
+HARD_NEGATIVES_STREAM = 0x4E454741
 
 
 GARBLED_DATES = ("N/A", "last week", "31/02/2021", "0000-00-00", "tbd")
@@ -205,4 +218,19 @@ def _truth(
                 "company_entity_id": company_id[chart.employer[managed]],
             }
         ),
+        "hard_negatives": _hard_negatives(persons, person_id),
     }
+
+
+def _hard_negatives(persons: Persons, person_id: Strings) -> pd.DataFrame:
+    """Pairs of different people who share much: relatives (last name, home address, home
+    line) and colleagues on one company's switchboard number."""
+    relatives = persons.relatives
+    on_board = np.flatnonzero(persons.switchboard)
+    board = pd.DataFrame({"person": on_board, "employer": persons.chart.employer[on_board]})
+    colleagues = board.merge(board, on="employer")
+    colleagues = colleagues[colleagues["person_x"] < colleagues["person_y"]]
+    left = np.concatenate([relatives[:, 0], colleagues["person_x"].to_numpy(dtype=np.int64)])
+    right = np.concatenate([relatives[:, 1], colleagues["person_y"].to_numpy(dtype=np.int64)])
+    kind = np.array(["relative"] * len(relatives) + ["switchboard colleague"] * len(colleagues), dtype=object)
+    return frame({"contact_entity_id": person_id[left], "other_entity_id": person_id[right], "kind": kind})

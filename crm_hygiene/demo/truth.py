@@ -103,6 +103,10 @@ always gives the same records and the same truth. One parquet file per table:
   `company_entity_id`, `changed_on` (ISO date): people who changed jobs.
 - `reporting_lines.parquet`: `contact_entity_id`, `manager_entity_id`, `company_entity_id`:
   who truly reports to whom (the CRM's `reports_to` shows only part of it).
+- `hard_negatives.parquet`: `contact_entity_id`, `other_entity_id`, `kind`: two different
+  people a matcher must keep apart although they share much: `relative` (same last name,
+  home address and home phone, another first name) or `switchboard colleague` (both filed
+  under their company's main number).
 """
 
 

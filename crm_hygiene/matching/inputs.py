@@ -40,7 +40,7 @@ from crm_hygiene.model.records import Entity, Status
 
 # Part of every settings fingerprint: bump it whenever a column below changes meaning, so that
 # parameters trained on the old inputs are refused rather than silently misapplied.
-INPUT_VERSION = 2
+INPUT_VERSION = 3
 
 # Above this many records one value is not an identity (see the module docstring). A block of
 # n records costs n*(n-1)/2 comparisons: 1,000 records are 0.5 M pairs, still cheap.
@@ -65,6 +65,7 @@ MATCH_COLUMNS: dict[Entity, dict[str, pa.DataType]] = {
         "postcode_head": _STRING,
         "street_number": _STRING,
         "street_key": _STRING,
+        "first_name_guard": _STRING,
     },
     Entity.COMPANY: {
         "unique_id": _STRING,
@@ -77,6 +78,8 @@ MATCH_COLUMNS: dict[Entity, dict[str, pa.DataType]] = {
         "postcode_head": _STRING,
         "street_number": _STRING,
         "street_key": _STRING,
+        "site_number": _STRING,
+        "site_key": _STRING,
         "city": _STRING,
         "country": _STRING,
     },
@@ -195,6 +198,10 @@ def _contact_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
             "email_handle": local.where(_is_handle(local, first, last), None),
             "first_name_key": first,
             "last_name_key": last,
+            # The same names for the levels that ask "do two people share this?"
+            # (`settings.shared_by_others`): under its own name, so that EM on a block of
+            # the first name still trains the comparisons that ask it.
+            "first_name_guard": first,
             "phone": _unshare(_text(frame["phone_e164"]), max_shared),
             "company_id": _text(frame["company_id"]),
             "company_key": _text(frame["company_key"], lower=True),
@@ -254,6 +261,7 @@ def _company_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
             "website": _unshare(_text(frame["website"], lower=True), max_shared),
             "phone": _unshare(_text(frame["phone_e164"]), max_shared),
             **_address(frame),
+            **_sites(frame),
             "city": _text(frame["city"], lower=True),
             "country": _text(frame["country"], upper=True),
         }
@@ -268,6 +276,15 @@ def _address(frame: pd.DataFrame) -> dict[str, pd.Series]:
         "postcode_head": postcode.str.extract(r"^([^ \-]+)", expand=False),
         "street_number": _text(frame["street_number"], lower=True),
         "street_key": _text(frame["street_key"], lower=True),
+    }
+
+
+def _sites(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The street columns again, for `settings.shared_across_sites`: under their own names, so
+    that EM on the street block still trains the phone comparison that asks them."""
+    return {
+        "site_number": _text(frame["street_number"], lower=True),
+        "site_key": _text(frame["street_key"], lower=True),
     }
 
 

@@ -8,8 +8,13 @@ the prior comes out many times too low, so that at 0.99 almost nothing merges. E
 estimates of its own: each EM run learns the share of duplicates among its block's pairs
 (lambda), and dividing the block's odds by the Bayes factor of the levels the block implies
 (first name exact and last name exact, for the first+last block) gives the prior over all
-pairs. `settle_prior` takes the median of the estimates in log space (the deterministic one
-and each usable EM one) and says when any two disagree by more than `DISAGREEMENT` times.
+pairs. A file adds two estimates over the model's own predictions: the prior that agrees with
+the scores of the blocked pairs (`predicted_estimate`), and the pairs inside the clusters at
+0.5 (`clustered_estimate`), which count the duplicates blocking did not pair.
+
+`settle_prior` uses the last of those where there is one, else the median in log space of the
+deterministic and the usable EM estimates, and warns when the deterministic one and the chosen
+one disagree by more than `DISAGREEMENT` times.
 
 An EM estimate is unusable when its block's lambda is at or above `MAX_BLOCK_LAMBDA` (a block
 of duplicates only: its odds, and the estimate, have no upper bound) or below
@@ -135,8 +140,8 @@ def settle_prior(
     """The prior to use, how it was chosen, every estimate, and a warning (or "").
 
     The last usable of the `later` estimates (over the model's own predictions) wins where
-    there is one, else the median (in log space) of the usable EM estimates, else the
-    deterministic one; None when none is usable.
+    there is one, else the median (in log space) of the usable deterministic and EM estimates;
+    None when none is usable.
     The warning says when the deterministic rules and the chosen estimate differ by more than
     DISAGREEMENT times: the rules then found only part of the duplicates, or a column they
     read is mostly empty or wrongly mapped.
@@ -153,10 +158,13 @@ def settle_prior(
     if final:
         chosen, how = float(final[-1].value), final[-1].source  # type: ignore[arg-type]
     elif em_values:
-        logs = [math.log(v) for v in em_values]
+        # The deterministic estimate is one voice among EM's: alone against two EM estimates
+        # that agree, it is outvoted; against one, they meet halfway (in log space).
+        values = sorted([*em_values, *([first.value] if first.value is not None else [])])
+        logs = [math.log(v) for v in values]
         middle = len(logs) // 2
         chosen = math.exp(logs[middle] if len(logs) % 2 else (logs[middle - 1] + logs[middle]) / 2.0)
-        how = "the median of the EM estimates" if len(logs) > 1 else "the EM estimate"
+        how = "the median of the deterministic and EM estimates"
     elif first.value is not None:
         chosen, how = first.value, first.source
     else:
