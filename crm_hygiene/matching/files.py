@@ -68,7 +68,13 @@ from crm_hygiene.matching.file_mapping import (
 )
 from crm_hygiene.matching.file_records import MappedFile, cell_texts, file_match_input, map_rows, row_list
 from crm_hygiene.matching.inputs import MATCH_COLUMNS, as_arrow
-from crm_hygiene.matching.learnt import Learnt, clustered_estimate, predicted_estimate, settle
+from crm_hygiene.matching.learnt import (
+    Learnt,
+    clustered_estimate,
+    predicted_estimate,
+    remove_matches_from_u,
+    settle,
+)
 from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED, fit_registered
 from crm_hygiene.matching.pair_explanation import PairExplanation, explain_pair
 from crm_hygiene.matching.session import SplinkSession
@@ -361,6 +367,10 @@ def settle_on_predictions(
     for table in (likely, clustered):
         table.drop_table_from_database_and_remove_from_cache()
     from_clusters = clustered_estimate(float(inside or 0), total_pairs, PRIOR_CLUSTER_THRESHOLD)
+    settle(linker, deterministic, later=(predicted, from_clusters))
+    if learnt.measured_u is not None:
+        # The duplicates among random pairs, taken out of u again with the settled prior.
+        remove_matches_from_u(linker, None, learnt.measured_u)
     settle(linker, deterministic, lambda message: say(f"training: {message}"), (predicted, from_clusters))
 
 

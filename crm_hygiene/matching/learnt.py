@@ -63,6 +63,9 @@ class Learnt:
     strongest: tuple[dict[str, Any], ...]
     warning: str = ""
     labels_used: bool = False  # m was estimated from reviewers' labelled matches too
+    # The u as sampled, before the duplicates were taken out (files only): the correction is
+    # made again once the prior is settled on the predictions. Not part of the stored summary.
+    measured_u: dict[tuple[str, str], float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,13 +138,19 @@ def em_estimates(linker: Linker) -> list[PriorEstimate]:
 
 
 def settle_prior(
-    deterministic: float | None, em: Sequence[PriorEstimate], later: Sequence[PriorEstimate] = ()
+    deterministic: float | None,
+    em: Sequence[PriorEstimate],
+    later: Sequence[PriorEstimate] = (),
+    *,
+    deterministic_votes: bool = True,
 ) -> tuple[float | None, str, tuple[PriorEstimate, ...], str]:
     """The prior to use, how it was chosen, every estimate, and a warning (or "").
 
     The last usable of the `later` estimates (over the model's own predictions) wins where
-    there is one, else the median (in log space) of the usable deterministic and EM estimates;
-    None when none is usable.
+    there is one, else the median (in log space) of the usable deterministic and EM estimates
+    (of the EM ones alone unless `deterministic_votes`: a file's columns are seldom those the
+    CRM rules were written for, and the deterministic estimate missed most on files); None
+    when none is usable.
     The warning says when the deterministic rules and the chosen estimate differ by more than
     DISAGREEMENT times: the rules then found only part of the duplicates, or a column they
     read is mostly empty or wrongly mapped.
@@ -160,11 +169,14 @@ def settle_prior(
     elif em_values:
         # The deterministic estimate is one voice among EM's: alone against two EM estimates
         # that agree, it is outvoted; against one, they meet halfway (in log space).
-        values = sorted([*em_values, *([first.value] if first.value is not None else [])])
+        voters = [first.value] if first.value is not None and deterministic_votes else []
+        values = sorted([*em_values, *voters])
         logs = [math.log(v) for v in values]
         middle = len(logs) // 2
         chosen = math.exp(logs[middle] if len(logs) % 2 else (logs[middle - 1] + logs[middle]) / 2.0)
-        how = "the median of the deterministic and EM estimates"
+        how = (
+            "the median of the deterministic and EM estimates" if voters else "the median of the EM estimates"
+        )
     elif first.value is not None:
         chosen, how = first.value, first.source
     else:
@@ -251,10 +263,14 @@ def settle(
     deterministic: float | None,
     say: Callable[[str], None] | None = None,
     later: Sequence[PriorEstimate] = (),
+    *,
+    deterministic_votes: bool = True,
 ) -> Learnt:
     """Set `linker`'s prior to the settled estimate (unless none is usable) and summarise."""
     settings = linker._settings_obj
-    prior, how, estimates, warning = settle_prior(deterministic, em_estimates(linker), later)
+    prior, how, estimates, warning = settle_prior(
+        deterministic, em_estimates(linker), later, deterministic_votes=deterministic_votes
+    )
     if prior is not None:
         settings._probability_two_random_records_match = prior
     learnt = Learnt(

@@ -324,13 +324,18 @@ def fit_registered(
         # The correction of u rests on the prior, and EM's estimate of the prior on u: a few
         # rounds from the measured u settle both (the second round moved patstat's prior by
         # a tenth, the third by less than a hundredth).
-        measured = measured_u(linker)
+        measured: dict[tuple[str, str], float] | None = measured_u(linker)
         for _ in range(U_ROUNDS):
-            settle(linker, deterministic)
+            settle(linker, deterministic, deterministic_votes=False)
             remove_matches_from_u(linker, None, measured)
         remove_matches_from_u(linker, report, measured)
-    learnt = settle(linker, deterministic, report if report_learnt else None)
-    learnt = dataclasses.replace(learnt, labels_used=labels_used)
+    else:
+        measured = None
+    # A file (u_without_duplicates) settles on EM alone here: see `learnt.settle_prior`.
+    learnt = settle(
+        linker, deterministic, report if report_learnt else None, deterministic_votes=not u_without_duplicates
+    )
+    learnt = dataclasses.replace(learnt, labels_used=labels_used, measured_u=measured)
     if lenient:
         keep_prior_usable(linker, report)
     return Fit(linker, counted, learnt)

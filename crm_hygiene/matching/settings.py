@@ -327,6 +327,14 @@ def _contact_comparisons() -> list[Comparison]:
             # (maiyoshida2002@gmail.com / maiyoshida69@gmail.com) have alike addresses.
             (
                 cll.And(
+                    # A cheap test first, so that the edit distance is computed for few pairs:
+                    # a typo leaves either the domain or the first three letters as they were.
+                    cll.CustomLevel(
+                        "(split_part(email_key_l, '@', 2) = split_part(email_key_r, '@', 2) OR "
+                        "substr(email_key_l, 1, 3) = substr(email_key_r, 1, 3)) AND "
+                        "abs(length(email_key_l) - length(email_key_r)) <= 2",
+                        "same domain or start, lengths within two",
+                    ),
                     cll.DamerauLevenshteinLevel("email_key", 2),
                     cll.CustomLevel(
                         "NOT coalesce(jaro_winkler_similarity(first_name_guard_l, first_name_guard_r) "
