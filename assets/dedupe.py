@@ -92,6 +92,11 @@ def candidate_pairs(
             metadata[f"{name}.records_scored"] = dg.MetadataValue.int(result.scored_records)
             metadata[f"{name}.live_records"] = dg.MetadataValue.int(result.live_records)
             metadata[f"{name}.model"] = dg.MetadataValue.text(result.model.note)
+            learnt = result.model.model.metadata.get("learnt") if result.model.model is not None else None
+            if learnt:
+                # What the model in use learnt: its prior and where from, the EM blocks, the
+                # strongest levels, and any disagreement between the prior's estimates.
+                metadata[f"{name}.learnt"] = dg.MetadataValue.json(learnt)
             metadata[f"{name}.do_not_link_dropped"] = dg.MetadataValue.int(result.dropped_do_not_link)
     return dg.MaterializeResult(metadata=metadata)
 

@@ -68,6 +68,12 @@ def test_nightly_runs_deduplicate_incrementally_and_every_merge_can_be_undone(
         assert sum(pairs["contacts.by_probability"].values()) == pairs["contacts.pairs"]
         assert pairs["contacts.mode"].startswith("full")
         assert "trained and stored version 1" in pairs["contacts.model"]
+        # What the model learnt is in the metadata: the prior and where it came from, the EM
+        # blocks and the strongest levels.
+        learnt = pairs["contacts.learnt"]
+        assert 0 < learnt["prior"] < 1 and learnt["prior_from"]
+        assert learnt["prior_estimates"][0]["source"] == "deterministic rules"
+        assert learnt["em_blocks"] and learnt["strongest_levels"]
         clusters = first.materialized["duplicate_clusters"]
         assert clusters["contacts.clusters"] > 0 and clusters["contacts.largest_cluster"] >= 2
         assert clusters["contacts.records_in_clusters"] >= 2 * clusters["contacts.clusters"]
