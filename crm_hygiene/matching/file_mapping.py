@@ -120,6 +120,7 @@ class Mapping:
         parts += [
             f"identifier {s.identifier.name} <- {s.source.describe()}"
             + (" (date" + (", day first)" if s.day_first else ")") if s.identifier.date else "")
+            + (" (name or initial)" if s.identifier.initial else "")
             + (f" (typos {s.identifier.typos})" if s.identifier.typos else "")
             + (f" (similar {s.identifier.similar})" if s.identifier.similar is not None else "")
             for s in self.identifiers
@@ -215,6 +216,9 @@ def _identifiers(raw: Any) -> tuple[IdentifierSpec, ...]:
                 f"{where}: date must be true, or {{year: C, month: C, day: C}} to build the date "
                 f"from three columns; got {is_date!r}"
             )
+        initial = options.pop("initial", False)
+        if not isinstance(initial, bool):
+            raise DedupeInputError(f"{where}: initial must be true or false, got {initial!r}")
         day_first = options.pop("day_first", False)
         if not isinstance(day_first, bool):
             raise DedupeInputError(f"{where}: day_first must be true or false, got {day_first!r}")
@@ -226,7 +230,7 @@ def _identifiers(raw: Any) -> tuple[IdentifierSpec, ...]:
         if options:
             raise DedupeInputError(
                 f"{where}: unknown keys {sorted(options)}; an identifier takes typos, similar, split, "
-                "date and day_first"
+                "date, day_first and initial"
             )
         if split is not None and (not isinstance(split, str) or not split):
             raise DedupeInputError(f"{where}: split must be a non-empty text such as ';', got {split!r}")
@@ -241,6 +245,7 @@ def _identifiers(raw: Any) -> tuple[IdentifierSpec, ...]:
                 None if similar is None else float(similar),
                 split,
                 date=is_date,
+                initial=initial,
             )
         except ValueError as exc:
             raise DedupeInputError(f"{where}: {exc}") from None

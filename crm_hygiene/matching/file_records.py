@@ -165,6 +165,8 @@ class MappedFile:
     identifiers: pd.DataFrame  # one column per extra identifier (`id_<name>`), keyed text
     # What mapping left out, to be said on stderr ("identifier dob: 3 values are not dates").
     notes: tuple[str, ...] = ()
+    # Identifier columns that are evidence, not keys (`ExtraIdentifier.initial`).
+    evidence_only: frozenset[str] = frozenset()
 
 
 def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
@@ -214,7 +216,15 @@ def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
         columns[spec_.identifier.column] = keys.to_numpy(dtype=object)
     identifiers = pd.DataFrame(columns, index=pd.RangeIndex(len(table)))
     identifiers.index = ids.to_numpy(dtype=object)
-    return MappedFile(ids=ids, id_values=id_values, raw=raw, identifiers=identifiers, notes=tuple(notes))
+    evidence = frozenset(spec_.identifier.column for spec_ in mapping.identifiers if spec_.identifier.initial)
+    return MappedFile(
+        ids=ids,
+        id_values=id_values,
+        raw=raw,
+        identifiers=identifiers,
+        notes=tuple(notes),
+        evidence_only=evidence,
+    )
 
 
 def _any_part(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[str]]) -> pd.Series:
@@ -318,6 +328,10 @@ def file_match_input(
             index=inputs.index,
         )
         is_list = keys.map(lambda v: isinstance(v, list)).any()
+        if column in mapped.evidence_only:
+            # A middle initial held by thousands is still evidence: not blanked.
+            inputs[column] = keys
+            continue
         inputs[column] = _unshare_items(keys) if is_list else _unshare(keys)
         blanked = int(keys.notna().sum() - inputs[column].notna().sum())
         if blanked and say is not None:

@@ -85,7 +85,12 @@ def _prefixed(mapped: MappedFile, side: str) -> MappedFile:
     identifiers = mapped.identifiers.copy()
     identifiers.index = ids.to_numpy(dtype=object)
     return MappedFile(
-        ids=ids, id_values=mapped.id_values, raw=raw, identifiers=identifiers, notes=mapped.notes
+        ids=ids,
+        id_values=mapped.id_values,
+        raw=raw,
+        identifiers=identifiers,
+        notes=mapped.notes,
+        evidence_only=mapped.evidence_only,
     )
 
 
@@ -96,6 +101,7 @@ def _together(a: MappedFile, b: MappedFile) -> MappedFile:
         raw=pd.concat([a.raw, b.raw], ignore_index=True),
         identifiers=pd.concat([a.identifiers, b.identifiers]),
         notes=(*a.notes, *b.notes),
+        evidence_only=a.evidence_only | b.evidence_only,
     )
 
 

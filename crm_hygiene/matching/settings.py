@@ -557,6 +557,11 @@ class ExtraIdentifier:
     `date` makes it a calendar date, held as YYYY-MM-DD text (`file_records.date_keys`) and
     compared the way dates are mistyped: exact / one digit off / day and month swapped /
     within a month / same year / within a year / within ten years / else.
+
+    `initial` makes it a name part that may be written out or as its initial (a middle name:
+    "Ann", "A."): the same name / the same initial (one side or both an initial) / else. It
+    is evidence, not an identity, so like a list it has no blocking, prior or EM rule of its
+    own, and a common value is not blanked (`is_key` is False).
     """
 
     name: str
@@ -564,6 +569,7 @@ class ExtraIdentifier:
     similar: float | None = None
     split: str | None = None
     date: bool = False
+    initial: bool = False
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER_NAME.fullmatch(self.name):
@@ -584,6 +590,11 @@ class ExtraIdentifier:
                 )
             if self.typos or self.similar is not None:
                 raise ValueError(f"identifier {self.name!r}: a list (split) takes neither typos nor similar")
+        if self.initial and (self.date or self.split is not None or self.typos or self.similar is not None):
+            raise ValueError(
+                f"identifier {self.name!r}: an initial (a middle name) has its own levels and takes no "
+                "typos, similar, split or date"
+            )
         if self.date and (self.split is not None or self.typos or self.similar is not None):
             raise ValueError(
                 f"identifier {self.name!r}: a date has its own levels (one digit off, day and month "
@@ -594,6 +605,11 @@ class ExtraIdentifier:
     def column(self) -> str:
         """The match-input column; prefixed so that no identifier can shadow a canonical column."""
         return f"id_{self.name}"
+
+    @property
+    def is_key(self) -> bool:
+        """Whether it is a key: blocked on, trained on, and blanked where too many records hold it."""
+        return self.split is None and not self.initial
 
 
 ExtraExact = Sequence[str | ExtraIdentifier]
@@ -655,6 +671,22 @@ def _extra_comparison(identifier: ExtraIdentifier, entity: Entity | None = None)
     column, noun = identifier.column, identifier.name.replace("_", " ")
     if identifier.date:
         return _date_comparison(column, noun)
+    if identifier.initial:
+        initial_agrees = cll.CustomLevel(
+            f'substr("{column}_l", 1, 1) = substr("{column}_r", 1, 1) AND '
+            f'(length("{column}_l") = 1 OR length("{column}_r") = 1)',
+            f"{column} initial agrees",
+        )
+        return _custom(
+            column,
+            f"{column}: same name / same initial, one written as its initial / else",
+            [
+                (cll.NullLevel(column), None),
+                (cll.ExactMatchLevel(column), f"same {noun}"),
+                (initial_agrees, f"{noun} initial agrees"),
+                (cll.ElseLevel(), f"different {noun}"),
+            ],
+        )
     if identifier.split is not None:
         return _custom(
             column,
@@ -716,7 +748,7 @@ def comparisons(entity: Entity, extra_exact: ExtraExact = ()) -> list[Comparison
 
 def blocking_rules(entity: Entity, extra_exact: ExtraExact = ()) -> list[BlockingRuleCreator]:
     # An identifier is a key few records share (the guard of `inputs` nulls widely shared values).
-    extras = [block_on(i.column) for i in extra_identifiers(extra_exact) if i.split is None]
+    extras = [block_on(i.column) for i in extra_identifiers(extra_exact) if i.is_key]
     return list(_BLOCKING[_checked(entity)]) + extras
 
 
@@ -724,7 +756,7 @@ def training_rules(entity: Entity, extra_exact: ExtraExact = ()) -> TrainingRule
     """The entity's rules, plus per extra identifier a deterministic rule (with the name) and an
     EM rule: a file without e-mail addresses or websites still has pairs to learn from."""
     rules = _TRAINING[_checked(entity)]
-    identifiers = tuple(i for i in extra_identifiers(extra_exact) if i.split is None)
+    identifiers = tuple(i for i in extra_identifiers(extra_exact) if i.is_key)
     if not identifiers:
         return rules
     anchor = _NAME_ANCHOR[entity]
