@@ -312,16 +312,36 @@ def _unshare(values: pd.Series, max_shared: int = MAX_SHARED) -> pd.Series:
     return values.where(~(counts.to_numpy(dtype=float, na_value=np.nan) > max_shared), None).astype(object)
 
 
+# The canonical keys `inputs.match_input` blanks where too many records hold one value, with
+# the normalized column they come from: named on stderr when it happens.
+SHARED_GUARDED: dict[Entity, tuple[tuple[str, str], ...]] = {
+    Entity.CONTACT: (("email_key", "email"), ("phone_e164", "phone")),
+    Entity.COMPANY: (("website", "website"), ("phone_e164", "phone")),
+}
+
+
 def file_match_input(
     mapped: MappedFile, entity: Entity, say: Callable[[str], None] | None = None
 ) -> pd.DataFrame:
     """The match input of the file's records: normalized fields plus the identifier keys.
 
-    `say` hears every identifier whose values were blanked because too many records hold them.
+    `say` hears every key (e-mail, phone, website) and identifier whose values were blanked
+    because too many records hold them.
     """
     snapshot = prepare_snapshot(entity, mapped.raw)
     normalize = normalize_contacts if entity is Entity.CONTACT else normalize_companies
-    inputs = match_input(entity, normalize(snapshot).frame)
+    normalized = normalize(snapshot).frame
+    inputs = match_input(entity, normalized)
+    if say is not None:
+        for source, name in SHARED_GUARDED[entity]:
+            counts = normalized[source].value_counts(dropna=True)
+            over = counts[counts > MAX_SHARED]
+            if len(over):
+                # Counts only: the values are e-mail addresses and phone numbers.
+                say(
+                    f"{name}: {len(over):,} value(s) held by more than {MAX_SHARED:,} records each are no "
+                    f"identity (a placeholder, a switchboard) and are left out ({int(over.sum()):,} record(s))"
+                )
     for column in mapped.identifiers.columns:
         keys = pd.Series(
             mapped.identifiers[column].reindex(inputs["unique_id"].to_numpy()).to_numpy(dtype=object),

@@ -292,3 +292,18 @@ def test_an_initial_held_by_very_many_records_is_still_compared() -> None:
         # As an initial it is evidence and kept; as a plain identifier it would be blanked as no identity.
         assert inputs["id_middle"].notna().sum() == (rows if initial else 0)
     assert len(said) == 1 and "identifier middle" in said[0]
+
+
+def test_a_canonical_key_blanked_as_too_common_is_named_without_its_value() -> None:
+    rows = 1_002
+    table = pd.DataFrame(
+        {"first": [f"name{i}" for i in range(rows)], "mail": ["info.desk@acme-holdings.com"] * rows}
+    )
+    mapping = parse_mapping({"fields": {"first_name": "first", "email": "mail"}}, Entity.CONTACT)
+    said: list[str] = []
+    inputs = file_match_input(map_rows(table, mapping), Entity.CONTACT, said.append)
+    assert inputs["email_key"].isna().all()
+    assert said == [
+        "email: 1 value(s) held by more than 1,000 records each are no identity (a placeholder, a "
+        "switchboard) and are left out (1,002 record(s))"
+    ]

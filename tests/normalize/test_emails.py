@@ -265,7 +265,11 @@ def test_never_looks_up_dns(monkeypatch):
 # Property tests: nothing raises, and the canonical value is a fixed point.
 
 LOCAL = st.from_regex(r"[a-z][a-z0-9]{0,10}(?:[._+-][a-z0-9]{1,8}){0,2}", fullmatch=True)
-DOMAIN = st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]\.(?:com|de|co\.uk|io|fr)", fullmatch=True)
+# A label with "--" in its third and fourth places ("a0--0") is reserved by IDNA 2008 (that is
+# where "xn--" puts it) and rightly refused: valid domains only here.
+DOMAIN = st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]\.(?:com|de|co\.uk|io|fr)", fullmatch=True).filter(
+    lambda domain: domain[2:4] != "--"
+)
 
 
 def assert_fixed_point(value: str) -> None:
