@@ -341,6 +341,14 @@ def _contact_comparisons() -> list[Comparison]:
                         f"< {DIFFERENT_FIRST_NAMES}, false)",
                         "first names not different",
                     ),
+                    # Letters that differ: a typo. Addresses whose letters agree and whose digits
+                    # or dots differ are two mailboxes (remydelannoy@x / remydelannoy3@x: a
+                    # namesake colleague; daviddavis3@gmail / david_davis@gmail).
+                    cll.CustomLevel(
+                        "regexp_replace(email_key_l, '[^a-z]', '', 'g') <> "
+                        "regexp_replace(email_key_r, '[^a-z]', '', 'g')",
+                        "letters differ",
+                    ),
                 ),
                 "emails a typo apart",
             ),
