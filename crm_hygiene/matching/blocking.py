@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # DuckDB compares in seconds; a common last name in a million-record CRM makes far more.
 PAIRS_PER_RECORD = 50
 
-# One key alone, per entity, each as (input column, rule).
+# The input columns blocked on alone, per entity, in the order they are tried.
 LOOSE_KEYS: dict[Entity, tuple[str, ...]] = {
     Entity.CONTACT: ("last_name_key", "first_name_key", "email_handle"),
     Entity.COMPANY: ("name_rarest_token", "postcode"),

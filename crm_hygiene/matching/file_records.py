@@ -16,6 +16,7 @@ import pandas as pd
 
 from crm_hygiene.matching.file_mapping import FULL_NAME, DedupeInputError, Mapping, Source
 from crm_hygiene.matching.inputs import MAX_SHARED, match_input
+from crm_hygiene.matching.settings import ExtraIdentifier
 from crm_hygiene.model.records import Entity, Status
 from crm_hygiene.model.snapshot import prepare_snapshot
 from crm_hygiene.normalize.records import normalize_companies, normalize_contacts
@@ -70,12 +71,9 @@ def _resolve(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[s
     """One canonical column from `source` (see `Source`): text or None per row."""
     if source.how == "value":
         return pd.Series(source.value or None, index=table.index, dtype=object)
+    parts = _part_texts(table, source, missing)
     if source.how == "date":
-        return _date_from_parts(table, source, missing)
-    parts = [
-        cell_texts(table[c], missing.get(c, frozenset()) | missing.get("*", frozenset()))
-        for c in source.columns
-    ]
+        return _date_from_parts(parts)
     if source.how == "join":
         joined = pd.concat(parts, axis=1).apply(
             lambda row: source.sep.join(v for v in row if v is not None) or None, axis=1
@@ -87,16 +85,18 @@ def _resolve(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[s
     return out
 
 
-def _date_from_parts(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[str]]) -> pd.Series:
-    """YYYY-MM-DD from year, month and day columns, zero-padded; None unless all three are
-    whole numbers (a date of 1967-1-12 and one of 1967-11-2 must not share one key)."""
-    year, month, day = (
-        pd.to_numeric(
-            cell_texts(table[c], missing.get(c, frozenset()) | missing.get("*", frozenset())),
-            errors="coerce",
-        )
+def _part_texts(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[str]]) -> list[pd.Series]:
+    """The cell texts of each column `source` reads, with its `missing` texts as empty."""
+    return [
+        cell_texts(table[c], missing.get(c, frozenset()) | missing.get("*", frozenset()))
         for c in source.columns
-    )
+    ]
+
+
+def _date_from_parts(parts: list[pd.Series]) -> pd.Series:
+    """YYYY-MM-DD from year, month and day texts, zero-padded; None unless all three are
+    whole numbers (a date of 1967-1-12 and one of 1967-11-2 must not share one key)."""
+    year, month, day = (pd.to_numeric(part, errors="coerce") for part in parts)
     whole = (
         year.between(1, 9999)
         & month.between(1, 12)
@@ -165,8 +165,6 @@ class MappedFile:
     identifiers: pd.DataFrame  # one column per extra identifier (`id_<name>`), keyed text
     # What mapping left out, to be said on stderr ("identifier dob: 3 values are not dates").
     notes: tuple[str, ...] = ()
-    # Identifier columns that are evidence, not keys (`ExtraIdentifier.initial`).
-    evidence_only: frozenset[str] = frozenset()
 
 
 def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
@@ -196,12 +194,16 @@ def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
     columns: dict[str, np.ndarray] = {}
     notes: list[str] = []
     for spec_ in mapping.identifiers:
-        written = _resolve(table, spec_.source, mapping.missing)
+        if spec_.source.how == "date":
+            parts = _part_texts(table, spec_.source, mapping.missing)
+            keys = _date_from_parts(parts)
+            unread = pd.concat(parts, axis=1).notna().any(axis=1) & keys.isna()
+        else:
+            written = _resolve(table, spec_.source, mapping.missing)
         if spec_.identifier.date:
-            keys = date_keys(written, spec_.day_first) if spec_.source.how != "date" else written
-            unread = written.notna() & keys.isna()
-            if spec_.source.how == "date":
-                unread = _any_part(table, spec_.source, mapping.missing) & keys.isna()
+            if spec_.source.how != "date":
+                keys = date_keys(written, spec_.day_first)
+                unread = written.notna() & keys.isna()
             if unread.any():
                 example = _first_text(table, spec_.source, unread)
                 notes.append(
@@ -216,23 +218,7 @@ def map_rows(table: pd.DataFrame, mapping: Mapping) -> MappedFile:
         columns[spec_.identifier.column] = keys.to_numpy(dtype=object)
     identifiers = pd.DataFrame(columns, index=pd.RangeIndex(len(table)))
     identifiers.index = ids.to_numpy(dtype=object)
-    evidence = frozenset(spec_.identifier.column for spec_ in mapping.identifiers if spec_.identifier.initial)
-    return MappedFile(
-        ids=ids,
-        id_values=id_values,
-        raw=raw,
-        identifiers=identifiers,
-        notes=tuple(notes),
-        evidence_only=evidence,
-    )
-
-
-def _any_part(table: pd.DataFrame, source: Source, missing: dict[str, frozenset[str]]) -> pd.Series:
-    present = [
-        cell_texts(table[c], missing.get(c, frozenset()) | missing.get("*", frozenset())).notna()
-        for c in source.columns
-    ]
-    return pd.concat(present, axis=1).any(axis=1)
+    return MappedFile(ids=ids, id_values=id_values, raw=raw, identifiers=identifiers, notes=tuple(notes))
 
 
 def _first_text(table: pd.DataFrame, source: Source, rows: pd.Series) -> str:
@@ -321,17 +307,23 @@ SHARED_GUARDED: dict[Entity, tuple[tuple[str, str], ...]] = {
 
 
 def file_match_input(
-    mapped: MappedFile, entity: Entity, say: Callable[[str], None] | None = None
+    mapped: MappedFile,
+    entity: Entity,
+    say: Callable[[str], None] | None = None,
+    identifiers: Sequence[ExtraIdentifier] = (),
 ) -> pd.DataFrame:
     """The match input of the file's records: normalized fields plus the identifier keys.
 
     `say` hears every key (e-mail, phone, website) and identifier whose values were blanked
-    because too many records hold them.
+    because too many records hold them; `identifiers` (the mapping's) say which are evidence
+    rather than keys, and never blanked.
     """
     snapshot = prepare_snapshot(entity, mapped.raw)
     normalize = normalize_contacts if entity is Entity.CONTACT else normalize_companies
     normalized = normalize(snapshot).frame
     inputs = match_input(entity, normalized)
+    # Identifiers that are evidence, not keys (`ExtraIdentifier.initial`): never blanked.
+    evidence = {i.column for i in identifiers if i.initial}
     if say is not None:
         for source, name in SHARED_GUARDED[entity]:
             counts = normalized[source].value_counts(dropna=True)
@@ -348,7 +340,7 @@ def file_match_input(
             index=inputs.index,
         )
         is_list = keys.map(lambda v: isinstance(v, list)).any()
-        if column in mapped.evidence_only:
+        if column in evidence:
             # A middle initial held by thousands is still evidence: not blanked.
             inputs[column] = keys
             continue

@@ -11,8 +11,10 @@ The steps, each the one the CRM pipeline uses:
 3. `prepare_snapshot` and the entity's normalizer, then `inputs.match_input`, plus one
    `id_<name>` column per extra identifier (`settings.ExtraIdentifier`);
 4. train on the file itself as `model.train` does (prior from deterministic rules, u from
-   random pairs with exact identifiers counted, m by EM), skipping a rule the file has no
-   pairs for: a file without e-mail addresses cannot train on e-mail blocks. EM runs without
+   random pairs with exact identifiers counted, m by EM on blocks checked for households),
+   with the loose blocking rules the file affords (`blocking`), skipping a rule the file has
+   no pairs for: a file without e-mail addresses cannot train on e-mail blocks; then settle
+   the prior on the model's own predictions (`settle_on_predictions`). EM runs without
    term frequencies: in a file one entity may hold a large share of the rows (676 of 2,379
    in patstat), which makes its distinctive name word a common word of the file, and with
    term frequencies in the E-step EM took the pairs sharing it for non-matches and learnt
@@ -45,7 +47,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -214,7 +216,7 @@ def dedupe_table(
     for note in mapped.notes:
         say(f"warning: {note}")
     say("normalizing")
-    inputs = file_match_input(mapped, entity, lambda message: say(f"warning: {message}"))
+    inputs = file_match_input(mapped, entity, lambda message: say(f"warning: {message}"), mapping.extra_exact)
     identifiers = mapping.extra_exact
     warnings: list[str] = []
     compared = [c for c in (*MATCH_COLUMNS[entity], *(i.column for i in identifiers)) if c != "unique_id"]
@@ -293,17 +295,7 @@ def _match(
         )
         say("predicting")
         settle_on_predictions(session, linker, learnt, len(inputs) * (len(inputs) - 1) / 2.0, say)
-        predictions = linker.inference.predict(
-            threshold_match_probability=min(PAIR_FLOOR, threshold), warning_mode="never"
-        )
-        say("clustering")
-        clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=threshold
-        )
-        labels = session.con.sql(
-            f"SELECT CAST(unique_id AS VARCHAR) AS id, CAST(cluster_id AS VARCHAR) AS cluster "
-            f"FROM {clustered.physical_name}"
-        ).df()
+        predictions, labels = predict_and_cluster(session, linker, threshold, say)
         explanation = None
         if explain_ids is not None:
             explanation = explain_pair(linker, entity, inputs, identifiers, explain_ids, explain_chart)
@@ -327,6 +319,30 @@ def _match(
 PRIOR_CLUSTER_THRESHOLD = 0.5
 
 
+def predict_and_cluster(
+    session: SplinkSession, linker: Linker, threshold: float, say: Progress
+) -> tuple[SplinkDataFrame, pd.DataFrame]:
+    """The pairs scoring at least PAIR_FLOOR (or the threshold, if lower), and each record's
+    cluster at `threshold` (columns id, cluster)."""
+    predictions = linker.inference.predict(
+        threshold_match_probability=min(PAIR_FLOOR, threshold), warning_mode="never"
+    )
+    say("clustering")
+    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=threshold
+    )
+    labels = session.con.sql(
+        f"SELECT CAST(unique_id AS VARCHAR) AS id, CAST(cluster_id AS VARCHAR) AS cluster "
+        f"FROM {clustered.physical_name}"
+    ).df()
+    return predictions, labels
+
+
+def pairs_inside(clusters: str) -> str:
+    """SQL: the record pairs inside the clusters of table `clusters` (a deduplication's pairs)."""
+    return f"SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM {clusters} GROUP BY cluster_id)"
+
+
 def settle_on_predictions(
     session: SplinkSession,
     linker: Linker,
@@ -334,13 +350,13 @@ def settle_on_predictions(
     total_pairs: float,
     say: Progress,
     *,
-    cross: bool = False,
+    inside: Callable[[str], str] = pairs_inside,
 ) -> None:
     """Settle the prior on the model's own predictions: first on its scores of every blocked
     pair (`learnt.predicted_estimate`), then on the clusters those scores make at 0.5
     (`learnt.clustered_estimate`), which count the duplicates blocking did not pair.
-    `total_pairs` is every pair the prior is over; `cross` counts only pairs across the two
-    tables of a link inside each cluster."""
+    `total_pairs` is every pair the prior is over, and `inside` the SQL counting those inside
+    the clusters (a link counts only pairs across its two files)."""
     start = learnt.prior
     deterministic = learnt.estimates[0].value
     scored = linker.inference.predict(warning_mode="never")
@@ -355,18 +371,10 @@ def settle_on_predictions(
     clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
         likely, threshold_match_probability=PRIOR_CLUSTER_THRESHOLD
     )
-    if cross:
-        sizes = (
-            "SELECT sum(a * b) FROM (SELECT count(*) FILTER (WHERE starts_with(unique_id, 'a:')) AS a, "
-            "count(*) FILTER (WHERE starts_with(unique_id, 'b:')) AS b "
-            f"FROM {clustered.physical_name} GROUP BY cluster_id)"
-        )
-    else:
-        sizes = f"SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM {clustered.physical_name} GROUP BY cluster_id)"
-    ((inside,),) = session.con.sql(sizes).fetchall()
+    ((counted,),) = session.con.sql(inside(clustered.physical_name)).fetchall()
     for table in (likely, clustered):
         table.drop_table_from_database_and_remove_from_cache()
-    from_clusters = clustered_estimate(float(inside or 0), total_pairs, PRIOR_CLUSTER_THRESHOLD)
+    from_clusters = clustered_estimate(float(counted or 0), total_pairs, PRIOR_CLUSTER_THRESHOLD)
     settle(linker, deterministic, later=(predicted, from_clusters))
     if learnt.measured_u is not None:
         # The duplicates among random pairs, taken out of u again with the settled prior.

@@ -38,9 +38,9 @@ from crm_hygiene.matching.file_mapping import (
 from crm_hygiene.matching.file_records import MappedFile, cell_texts, file_match_input, map_rows, row_list
 from crm_hygiene.matching.files import (
     DEFAULT_THRESHOLD,
-    PAIR_FLOOR,
     arrow_with_identifiers,
     fit_file,
+    predict_and_cluster,
     settle_on_predictions,
 )
 from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED
@@ -90,7 +90,6 @@ def _prefixed(mapped: MappedFile, side: str) -> MappedFile:
         raw=raw,
         identifiers=identifiers,
         notes=mapped.notes,
-        evidence_only=mapped.evidence_only,
     )
 
 
@@ -101,7 +100,6 @@ def _together(a: MappedFile, b: MappedFile) -> MappedFile:
         raw=pd.concat([a.raw, b.raw], ignore_index=True),
         identifiers=pd.concat([a.identifiers, b.identifiers]),
         notes=(*a.notes, *b.notes),
-        evidence_only=a.evidence_only | b.evidence_only,
     )
 
 
@@ -160,7 +158,9 @@ def link_tables(
     for note in (*mapped["a"].notes, *mapped["b"].notes):
         say(f"warning: {note}")
     say("normalizing")
-    inputs = file_match_input(_together(mapped["a"], mapped["b"]), entity, lambda m: say(f"warning: {m}"))
+    inputs = file_match_input(
+        _together(mapped["a"], mapped["b"]), entity, lambda m: say(f"warning: {m}"), identifiers
+    )
     sides = inputs["unique_id"].str.slice(0, 1)
     counts = {side: int((sides == side).sum()) for side in SIDES}
 
@@ -187,17 +187,8 @@ def link_tables(
         )
         say("predicting")
         total = float(counts["a"]) * float(counts["b"])
-        settle_on_predictions(session, linker, learnt, total, say, cross=True)
-        predictions = linker.inference.predict(
-            threshold_match_probability=min(PAIR_FLOOR, threshold), warning_mode="never"
-        )
-        say("clustering")
-        clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=threshold
-        )
-        labels = session.con.sql(
-            f"SELECT unique_id AS id, CAST(cluster_id AS VARCHAR) AS cluster FROM {clustered.physical_name}"
-        ).df()
+        settle_on_predictions(session, linker, learnt, total, say, inside=_cross_pairs_inside)
+        predictions, labels = predict_and_cluster(session, linker, threshold, say)
         # Each record of B: its best-scoring record of A among those in its own cluster.
         best = session.con.sql(
             "SELECT b, a, p FROM ("
@@ -219,6 +210,15 @@ def link_tables(
         f"{matched:,} of {counts['b']:,} records of B match a record of A at >= {threshold} ({seconds:.1f} s)"
     )
     return LinkResult(output, len(table_a), len(table_b), matched, seconds, scores)
+
+
+def _cross_pairs_inside(clusters: str) -> str:
+    """SQL: the pairs of one record of A and one of B inside the clusters of table `clusters`."""
+    return (
+        "SELECT sum(a * b) FROM (SELECT count(*) FILTER (WHERE starts_with(unique_id, 'a:')) AS a, "
+        "count(*) FILTER (WHERE starts_with(unique_id, 'b:')) AS b "
+        f"FROM {clusters} GROUP BY cluster_id)"
+    )
 
 
 def _output(table_b: pd.DataFrame, mapped: dict[str, MappedFile], best: pd.DataFrame) -> pd.DataFrame:

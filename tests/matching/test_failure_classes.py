@@ -37,6 +37,11 @@ def run(tmp_path: Path, generated: People, mapping: dict[str, Any]) -> tuple[Ded
 
 
 NAMES = {"first_name": "first_name", "last_name": "surname"}
+# Everything a household shares, mapped as canonical fields.
+HOUSEHOLD_MAPPING = {
+    "id": "id",
+    "fields": {**NAMES, "email": "email", "phone": "phone", "street": "street", "postcode": "postcode"},
+}
 
 
 def test_the_prior_holds_when_every_duplicate_carries_an_error(tmp_path: Path) -> None:
@@ -158,19 +163,7 @@ def test_a_pair_is_explained_in_words_and_as_a_waterfall_chart(tmp_path: Path) -
     assert relatives["person"].nunique() == 2 and relatives["street"].nunique() == 1
     twice = table[table["person"].duplicated(keep=False)]
     same = twice[twice["person"] == twice["person"].iloc[0]].iloc[:2]
-    mapping = parse_mapping(
-        {
-            "id": "id",
-            "fields": {
-                **NAMES,
-                "email": "email",
-                "phone": "phone",
-                "street": "street",
-                "postcode": "postcode",
-            },
-        },
-        Entity.CONTACT,
-    )
+    mapping = parse_mapping(HOUSEHOLD_MAPPING, Entity.CONTACT)
     path = generated.csv(str(tmp_path / "people.csv"))
     results = {}
     for name, pair in (("relatives", relatives), ("same", same)):
@@ -195,19 +188,7 @@ def test_a_pair_is_explained_in_words_and_as_a_waterfall_chart(tmp_path: Path) -
 def test_training_learns_from_reviewer_labels_and_reports_on_them() -> None:
     generated = people(600, households=True, email_share=0.2, seed=9)
     table = generated.table
-    mapping = parse_mapping(
-        {
-            "id": "id",
-            "fields": {
-                **NAMES,
-                "email": "email",
-                "phone": "phone",
-                "street": "street",
-                "postcode": "postcode",
-            },
-        },
-        Entity.CONTACT,
-    )
+    mapping = parse_mapping(HOUSEHOLD_MAPPING, Entity.CONTACT)
     inputs = file_match_input(map_rows(table, mapping), Entity.CONTACT)
     person = table.set_index("id")["person"]
     pairs = table.merge(table, on="person")
@@ -288,7 +269,7 @@ def test_an_initial_held_by_very_many_records_is_still_compared() -> None:
             },
             Entity.CONTACT,
         )
-        inputs = file_match_input(map_rows(table, mapping), Entity.CONTACT, said.append)
+        inputs = file_match_input(map_rows(table, mapping), Entity.CONTACT, said.append, mapping.extra_exact)
         # As an initial it is evidence and kept; as a plain identifier it would be blanked as no identity.
         assert inputs["id_middle"].notna().sum() == (rows if initial else 0)
     assert len(said) == 1 and "identifier middle" in said[0]
