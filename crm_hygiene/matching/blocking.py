@@ -28,7 +28,7 @@ PAIRS_PER_RECORD = 50
 # The input columns blocked on alone, per entity, in the order they are tried.
 LOOSE_KEYS: dict[Entity, tuple[str, ...]] = {
     Entity.CONTACT: ("last_name_key", "first_name_key", "email_handle"),
-    Entity.COMPANY: ("name_rarest_token", "postcode"),
+    Entity.COMPANY: ("name_rarest_token", "name_other_tokens", "postcode"),
 }
 
 

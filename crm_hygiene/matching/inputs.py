@@ -15,7 +15,8 @@ domains are already NULL there, so two gmail users share nothing by domain), `ti
 
 Companies: `name_key`, `name_tokens` (array of words without legal form or stop words),
 `name_rarest_token` (the word of the name held by the fewest records of the table, so that
-"Vexvexzo Consulting" is matched on "vexvexzo", never on "consulting"), `website`, `phone`,
+"Vexvexzo Consulting" is matched on "vexvexzo", never on "consulting"), `name_other_tokens`
+(the name's other words: a typo in the rarest word leaves them alike), `website`, `phone`,
 `postcode`, `postcode_head` (the part before the first blank or hyphen: "06744" of
 "06744-8606", "AB7E" of "AB7E 0SG"), `street_number` and `street_key` (the house number
 and the street's words run together, `normalize.addresses.street_key`), `city`, `country`.
@@ -40,7 +41,7 @@ from crm_hygiene.model.records import Entity, Status
 
 # Part of every settings fingerprint: bump it whenever a column below changes meaning, so that
 # parameters trained on the old inputs are refused rather than silently misapplied.
-INPUT_VERSION = 3
+INPUT_VERSION = 4
 
 # Above this many records one value is not an identity (see the module docstring). A block of
 # n records costs n*(n-1)/2 comparisons: 1,000 records are 0.5 M pairs, still cheap.
@@ -72,6 +73,9 @@ MATCH_COLUMNS: dict[Entity, dict[str, pa.DataType]] = {
         "name_key": _STRING,
         "name_tokens": pa.list_(_STRING),
         "name_rarest_token": _STRING,
+        "name_other_tokens": _STRING,
+        "name_guard_key": _STRING,
+        "name_guard_tokens": pa.list_(_STRING),
         "website": _STRING,
         "phone": _STRING,
         "postcode": _STRING,
@@ -252,12 +256,18 @@ def _ascii_letters(values: pd.Series) -> pd.Series:
 
 def _company_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
     tokens = _token_lists(frame["name_tokens"])
+    rarest, others = rarest_and_other_tokens(tokens)
     return pd.DataFrame(
         {
             "unique_id": frame["id"].astype(str),
             "name_key": _text(frame["name_key"], lower=True),
             "name_tokens": tokens,
-            "name_rarest_token": _unshare(rarest_tokens(tokens), max_shared),
+            "name_rarest_token": _unshare(rarest, max_shared),
+            "name_other_tokens": others,
+            # The name again for `settings.shared_by_other_names`, under its own column names
+            # so that EM on a block of the name still trains the phone comparison that asks it.
+            "name_guard_key": _text(frame["name_key"], lower=True),
+            "name_guard_tokens": tokens,
             "website": _unshare(_text(frame["website"], lower=True), max_shared),
             "phone": _unshare(_text(frame["phone_e164"]), max_shared),
             **_address(frame),
@@ -296,22 +306,42 @@ def _token_lists(values: pd.Series) -> pd.Series:
 
 
 def rarest_tokens(tokens: pd.Series) -> pd.Series:
-    """Per row, the token with the lowest document frequency over all rows (ties: alphabetical).
+    """Per row, the token with the lowest document frequency over all rows (ties: alphabetical)."""
+    return rarest_and_other_tokens(tokens)[0]
+
+
+def rarest_and_other_tokens(tokens: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Per row, the rarest token (as `rarest_tokens`) and the row's other tokens, sorted and
+    space-joined (None when fewer than two are left).
+
+    The other tokens are a blocking key for a typo: a mistyped word is a word few records
+    hold, so it is the rarest of its name, and the rest of the name stays as it was
+    ("electronics koninkl philips" and "electronics konink philips" both leave
+    "electronics philips").
 
     Set-based: one explode, one count per token, one sort, so it stays linear in the number of
     tokens however many records there are.
     """
     exploded = tokens.explode().dropna()
     if exploded.empty:
-        return pd.Series([None] * len(tokens), index=tokens.index, dtype=object)
+        nothing = pd.Series([None] * len(tokens), index=tokens.index, dtype=object)
+        return nothing, nothing.copy()
     # Lists hold distinct tokens, so a token's count is the number of records naming it.
     document_frequency = exploded.map(exploded.value_counts())
     ranked = pd.DataFrame(
         {"token": exploded.to_numpy(), "df": document_frequency.to_numpy()}, index=exploded.index
     )
     ranked = ranked.rename_axis("row").sort_values(["row", "df", "token"], kind="stable")
-    first = ranked[~ranked.index.duplicated(keep="first")]["token"]
-    return first.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None)
+    firsts = ~ranked.index.duplicated(keep="first")
+    rarest = ranked[firsts]["token"]
+    others = ranked[~firsts].sort_values(["row", "token"], kind="stable")
+    grouped = others.groupby(level="row", sort=False)["token"]
+    # One word left is no key: "honeywell v" and "unilever v" would both leave "v".
+    rest = grouped.agg(" ".join)[grouped.size() >= 2]
+    return (
+        rarest.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None),
+        rest.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None),
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------------

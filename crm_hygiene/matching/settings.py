@@ -172,7 +172,7 @@ def _person_name(
     if len(non_null) != len(phrases):  # a Splink upgrade changed the levels: fail loudly, not mislabel
         raise RuntimeError(f"NameComparison has {len(non_null)} levels, expected {len(phrases)}")
     if swapped_with is not None:
-        reversed_ = cll.ColumnsReversedLevel(column, swapped_with, symmetrical=True)
+        reversed_ = _swapped(column, swapped_with)
         if swap == "null":
             reversed_.configure(is_null_level=True, label_for_charts="first and last name swapped")
             levels.insert(1, reversed_)
@@ -195,6 +195,17 @@ def _person_name(
 # First names below this Jaro-Winkler similarity are not one name mistyped: "Marian" and
 # "Miriam" (0.82) are two relatives, "Catherine" and "Cathrine" (0.98) one person.
 DIFFERENT_FIRST_NAMES = 0.88
+
+
+def _swapped(column: str, other: str) -> ComparisonLevelCreator:
+    """Each side's `column` like the other side's `other`, both ways: a swap of first and last
+    name that may carry a typo too ("White Theo" / "Theo Wheti"). Alike as first names are
+    (`DIFFERENT_FIRST_NAMES`)."""
+    return cll.CustomLevel(
+        f"jaro_winkler_similarity({column}_l, {other}_r) >= {DIFFERENT_FIRST_NAMES} "
+        f"and jaro_winkler_similarity({other}_l, {column}_r) >= {DIFFERENT_FIRST_NAMES}",
+        f"{column} and {other} swapped",
+    )
 
 
 def shared_by_others(
@@ -471,13 +482,56 @@ CONTACT_TRAINING = TrainingRules(
 # --- companies ------------------------------------------------------------------------------------
 
 
+# Company names below this Jaro-Winkler similarity, sharing no word, have nothing in common.
+DIFFERENT_NAMES = 0.88
+
+
+def shared_by_other_names(column: str, noun: str) -> ComparisonLevelCreator:
+    """A null level for a company contact point shared by two names with nothing in common:
+    the restaurants of one hotel, the tenants of one office answer on its switchboard. The
+    company-side `shared_by_others`: the names decide, not the number. A name missing on
+    either side is not caught (a rebrand keeps its number and loses nothing)."""
+    # `name_guard_key` and `name_guard_tokens` hold the name under other names (see `inputs`).
+    unlike = cll.CustomLevel(
+        "NOT list_has_any(name_guard_tokens_l, name_guard_tokens_r) AND "
+        f"jaro_winkler_similarity(name_guard_key_l, name_guard_key_r) < {DIFFERENT_NAMES}",
+        "names with nothing in common",
+    )
+    return cll.And(cll.ExactMatchLevel(column), unlike).configure(
+        is_null_level=True, label_for_charts=f"same {noun}, names with nothing in common"
+    )
+
+
+def _same_words_but_typos(column: str) -> ComparisonLevelCreator:
+    """As many words on both sides, each with a partner on the other side that is the same
+    word or one edit away from it (words of four letters or more).
+
+    Jaro-Winkler over the whole name cannot tell "electronics koninkl philips" from
+    "electronics koninklijke philips": both start alike, and so does every other name that
+    starts with a common word. Word by word, a typo is one edit in one word; another company
+    has another word."""
+
+    def covered(a: str, b: str) -> str:
+        return (
+            f"list_bool_and(list_transform({a}, lambda x: list_bool_or(list_transform({b}, "
+            "lambda y: x = y or (least(length(x), length(y)) >= 4 and damerau_levenshtein(x, y) <= 1)))))"
+        )
+
+    return cll.CustomLevel(
+        f"len({column}_l) = len({column}_r) and {covered(column + '_l', column + '_r')}"
+        f" and {covered(column + '_r', column + '_l')}",
+        "the same words, each as written or one edit off",
+    )
+
+
 def _company_comparisons() -> list[Comparison]:
     name = _custom(
         "name",
-        "name: exact key / similar key / same rarest token (tf) / shared token / else",
+        "name: exact key / same words with typos / similar key / same rarest token (tf) / shared token / else",
         [
             (cll.NullLevel("name_key"), None),
             (cll.ExactMatchLevel("name_key"), "same name"),
+            (_same_words_but_typos("name_tokens"), "same words but a typo"),
             (cll.JaroWinklerLevel("name_key", 0.92), "names similar"),
             # The TF adjustment is taken against this level's own u (not the exact level's):
             # "vexvexzo" held by 2 records weighs far more than "oak" held by 40.
@@ -511,6 +565,7 @@ def _company_comparisons() -> list[Comparison]:
             [
                 (cll.NullLevel("phone"), None),
                 (shared_across_sites("phone", "phone"), None),
+                (shared_by_other_names("phone", "phone"), None),
                 (cll.ExactMatchLevel("phone"), "same phone"),
                 (cll.ElseLevel(), "different phone"),
             ],

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -402,7 +403,7 @@ _UNIT_START = frozenset(
     ]
 )
 _STREET_END = _UNIT_START | {"between", "btwn", "at", "off", "near", "corner", "and", "&"}
-# Numbered streets written as words: "Seventh Ave." is "7th Ave.".
+# Numbered streets written as words: "Seventh Ave." is "7th Ave.", keyed as its number.
 _ORDINALS = dict(
     zip(
         [
@@ -419,24 +420,28 @@ _ORDINALS = dict(
             "eleventh",
             "twelfth",
         ],
-        ["1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th", "11th", "12th"],
+        [str(n) for n in range(1, 13)],
         strict=True,
     )
 )
 _NUMBER = re.compile(r"\d+[a-z]?")
+_NUMBERED_STREET = re.compile(r"(\d+)(?:st|nd|rd|th)?")
+_DIRECTION_KEYS = frozenset(_DIRECTIONS.values())
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+_HOUSE_RANGE = re.compile(r"\s*\d+[a-z]?\s*-\s*\d+\b", re.IGNORECASE)
 _WORDS = re.compile(r"[#]|[^\W_]+")
 
 
 def street_key(line: str | None) -> tuple[str | None, str | None]:
     """A street line as (house number, street key).
 
-    "7419 South Cottage Grove Ave." -> ("7419", "scottagegrove"); "Hauptstraße 5" -> ("5",
+    "7419 South Cottage Grove Ave." -> ("7419", "cottagegrove"); "Hauptstraße 5" -> ("5",
     "hauptstrasse"); "Flat 3, 12 Main St" -> ("12", "main"). The key is the street's words in
-    lower case, directions shortened, numbered streets as ordinals ("seventh" -> "7th"),
-    street types and everything after the street's type, a unit word or a corner ("between
-    ...", "at ...") left out, run together; a unit written first ("Flat 3, ...") is skipped. The number is the
-    first number of the street (or, in a line that starts with a word, the last). Either part
-    is None when absent.
+    lower case, a leading direction left out, numbered streets as their number ("seventh",
+    "7th" -> "7"), street types and everything after the street's type, a unit word or a
+    corner ("between ...", "at ...") left out, run together; a unit written first ("Flat 3,
+    ...") is skipped. The number is the first number of the street (or, in a line that starts
+    with a word, the last). Either part is None when absent.
     """
     if line is None:
         return None, None
@@ -446,23 +451,36 @@ def street_key(line: str | None) -> tuple[str | None, str | None]:
     number: str | None = None
     if words and _NUMBER.fullmatch(words[0]):
         number, words = words[0], words[1:]
+        if words and _HOUSE_RANGE.match(line):  # "3012-16 E. 92nd St.": the range's end
+            words = words[1:]
     kept: list[str] = []
     for word in words:
         if word in _UNIT_START or (word in _STREET_END and kept):
             break
+        if word in _ORDINAL_SUFFIXES and kept and kept[-1].isdigit():
+            continue  # "24 th Blvd" is "24th Blvd"
         if word in _STREET_TYPE_WORDS:
-            if kept:
+            if any(k not in _DIRECTION_KEYS for k in kept):
                 # The street's name ends at its type: what follows describes the place ("Peachtree
                 # Rd. Peachtree Square Shopping Center") or is a quadrant ("Peachtree Rd. NE").
                 break
-            continue
+            continue  # "S. Ave. H": a direction is not yet the street's name
         if number is None and _NUMBER.fullmatch(word):
             number = word
             continue
-        kept.append(_ORDINALS.get(word) or _DIRECTIONS.get(word, word))
+        kept.append(_ORDINALS.get(word) or _numbered(word) or _DIRECTIONS.get(word, word))
     if number is None:  # "St Albans Rd 4": the number after the street
         number = next((w for w in reversed(words) if _NUMBER.fullmatch(w)), None)
-    return number, ("".join(kept) or None)
+    # A leading direction is often left out ("1326 S. Avers" / "1326 Avers"); it stays where it
+    # is all the name has ("W. North Ave.").
+    named = list(itertools.dropwhile(lambda k: k in _DIRECTION_KEYS, kept))
+    return number, ("".join(named or kept) or None)
+
+
+def _numbered(word: str) -> str | None:
+    """ "113th", "113" and the typo "93th" of "93rd": a numbered street is its number."""
+    found = _NUMBERED_STREET.fullmatch(word)
+    return found.group(1) if found else None
 
 
 def street_keys(values: pd.Series) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from crm_hygiene.matching.inputs import (
     as_arrow,
     ensure_match_input,
     match_input,
+    rarest_and_other_tokens,
     rarest_tokens,
 )
 from crm_hygiene.model.records import Entity
@@ -125,6 +126,24 @@ def test_rarest_token_prefers_the_rare_word_then_the_alphabet() -> None:
     ]
     # consulting and acme are held by 2 records each: alphabetical order decides.
     assert inputs["name_rarest_token"].tolist() == ["vexvexzo", "acme", "group", None]
+
+
+def test_a_typo_in_the_rarest_word_leaves_the_other_words_as_a_key() -> None:
+    tokens = pd.Series(
+        [
+            ["electronics", "koninkl", "philips"],
+            ["electronics", "konink", "philips"],
+            ["electronics", "konink", "philips"],
+            ["honeywell", "v"],
+            None,
+        ],
+        dtype=object,
+    )
+    rarest, others = rarest_and_other_tokens(tokens)
+    assert rarest.tolist() == ["koninkl", "konink", "konink", "honeywell", None]
+    # The mistyped name and the right one leave the same words, a blocking key they share;
+    # one word left ("v") is no key.
+    assert others.tolist() == ["electronics philips"] * 3 + [None, None]
 
 
 def test_rarest_tokens_of_nothing() -> None:

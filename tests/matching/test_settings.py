@@ -126,3 +126,76 @@ def test_a_contact_city_shared_with_the_company_weighs_nothing() -> None:
     assert not gamma({"city": "leeds"}, {"city": "leeds"})
     assert not gamma({"city": "leeds", "company_key": "acme"}, {"city": "york", "company_key": "acme"})
     assert level_phrases(Entity.CONTACT)["city"] == ("same city", "cities similar", "different city")
+
+
+def _holds(condition: str, left: dict[str, object], right: dict[str, object]) -> bool:
+    """Whether a level's SQL condition holds for one pair (lists as VARCHAR[], text as VARCHAR)."""
+    names = sorted(set(left) | set(right))
+    values = [left.get(n) for n in names] + [right.get(n) for n in names]
+    columns = [f'"{n}_l"' for n in names] + [f'"{n}_r"' for n in names]
+    lists = {n for n in names if isinstance(left.get(n), list) or isinstance(right.get(n), list)}
+    types = ["VARCHAR[]" if n in lists else "VARCHAR" for n in names] * 2
+    row = duckdb.sql(
+        f"SELECT coalesce({condition}, false) FROM (SELECT "
+        + ", ".join(f"${i + 1}::{t} AS {c}" for i, (c, t) in enumerate(zip(columns, types, strict=True)))
+        + ")",
+        params=values,
+    ).fetchall()
+    return bool(row[0][0])
+
+
+def _condition(entity: Entity, comparison: str, label: str) -> str:
+    found = next(c for c in comparisons(entity) if c.name == comparison)
+    levels = found.creator.get_comparison("duckdb").as_dict()["comparison_levels"]
+    return next(level["sql_condition"] for level in levels if level.get("label_for_charts") == label)
+
+
+def test_company_names_with_the_same_words_one_typo_each() -> None:
+    condition = _condition(Entity.COMPANY, "name", "the same words, each as written or one edit off")
+
+    def same(a: str, b: str) -> bool:
+        return _holds(condition, {"name_tokens": a.split()}, {"name_tokens": b.split()})
+
+    assert same("electronics koninkl philips", "electronics konink philips")
+    assert same("unilever", "unilver")
+    assert not same("akzo nobel", "akzo")  # a word more is another name (a subsidiary)
+    assert not same("dsm", "dsn")  # short words: one edit is another word
+    assert not same("electronics koninkl philips", "electronics koninkl sony")
+    assert level_phrases(Entity.COMPANY)["name"][1] == "same words but a typo"
+
+
+def test_first_and_last_name_swapped_with_a_typo() -> None:
+    condition = _condition(Entity.CONTACT, "first_name", "first and last name swapped")
+
+    def swapped(a: tuple[str, str], b: tuple[str, str]) -> bool:
+        return _holds(
+            condition,
+            {"first_name_key": a[0], "last_name_key": a[1]},
+            {"first_name_key": b[0], "last_name_key": b[1]},
+        )
+
+    assert swapped(("theo", "white"), ("white", "theo"))
+    assert swapped(("dixon", "robyn"), ("roryn", "dixon"))
+    assert not swapped(("theo", "white"), ("theo", "white"))
+    assert not swapped(("theo", "white"), ("white", "anna"))
+
+
+def test_a_company_phone_shared_by_names_with_nothing_in_common_weighs_nothing() -> None:
+    # Two restaurants of one hotel answer on its number: "binions coffee shop" and "the
+    # steakhouse" at 128 Fremont St. merged on number and address.
+    condition = _condition(Entity.COMPANY, "phone", "same phone, names with nothing in common")
+
+    def unlike(a: str | None, b: str | None) -> bool:
+        def side(name: str | None) -> dict[str, object]:
+            return {
+                "phone": "+17023821600",
+                "name_guard_key": None if name is None else name.replace(" ", ""),
+                "name_guard_tokens": None if name is None else name.split(),
+            }
+
+        return _holds(condition, side(a), side(b))
+
+    assert unlike("binions coffee shop", "steakhouse")
+    assert not unlike("fenix argyle", "fenix")  # a word in common
+    assert not unlike("grill alley", "grill")
+    assert not unlike("binions coffee shop", None)  # a name missing: the number decides
