@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from splink import Linker
+from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 from crm_hygiene.matching.blocking import affordable_rules
 from crm_hygiene.matching.evaluate import PairwiseScores, pairwise_scores
@@ -361,25 +362,42 @@ def settle_on_predictions(
     deterministic = learnt.estimates[0].value
     scored = linker.inference.predict(warning_mode="never")
     weights = session.con.sql(f"SELECT match_weight FROM {scored.physical_name}").fetchnumpy()["match_weight"]
-    scored.drop_table_from_database_and_remove_from_cache()
-    log2_factors = np.asarray(weights, dtype=float) - np.log2(start / (1.0 - start))
+    log2_factors = np.asarray(weights, dtype=float) - _log2_odds(start)
     predicted = predicted_estimate(log2_factors, total_pairs, start)
     settle(linker, deterministic, later=(predicted,))
-    likely = linker.inference.predict(
-        threshold_match_probability=PRIOR_CLUSTER_THRESHOLD, warning_mode="never"
+    # The prior moves every pair's weight by one constant: the pairs at 0.5 under the new prior
+    # are read off the scores already made instead of predicting every blocked pair again.
+    shift = _log2_odds(float(linker._settings_obj._probability_two_random_records_match)) - _log2_odds(start)
+    likely = session.register(
+        session.con.sql(
+            f"SELECT unique_id_l, unique_id_r, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) "
+            f"AS match_probability FROM {scored.physical_name} WHERE match_weight + {shift!r} >= 0"
+        ).to_arrow_table(),
+        "likely",
     )
-    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        likely, threshold_match_probability=PRIOR_CLUSTER_THRESHOLD
+    scored.drop_table_from_database_and_remove_from_cache()
+    nodes = session.register(
+        session.con.sql(
+            f"SELECT unique_id_l AS unique_id FROM {likely.physical_name} UNION "
+            f"SELECT unique_id_r FROM {likely.physical_name}"
+        ).to_arrow_table(),
+        "likely_nodes",
+    )
+    clustered = cluster_pairwise_predictions_at_threshold(
+        nodes, likely, session.db_api, "unique_id", threshold_match_probability=PRIOR_CLUSTER_THRESHOLD
     )
     ((counted,),) = session.con.sql(inside(clustered.physical_name)).fetchall()
-    for table in (likely, clustered):
-        table.drop_table_from_database_and_remove_from_cache()
+    clustered.drop_table_from_database_and_remove_from_cache()
     from_clusters = clustered_estimate(float(counted or 0), total_pairs, PRIOR_CLUSTER_THRESHOLD)
     settle(linker, deterministic, later=(predicted, from_clusters))
     if learnt.measured_u is not None:
         # The duplicates among random pairs, taken out of u again with the settled prior.
         remove_matches_from_u(linker, None, learnt.measured_u)
     settle(linker, deterministic, lambda message: say(f"training: {message}"), (predicted, from_clusters))
+
+
+def _log2_odds(probability: float) -> float:
+    return float(np.log2(probability / (1.0 - probability)))
 
 
 def _truth(table: pd.DataFrame, column: str, ids: pd.Series) -> pd.Series:

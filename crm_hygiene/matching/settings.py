@@ -502,7 +502,12 @@ def shared_by_other_names(column: str, noun: str) -> ComparisonLevelCreator:
     )
 
 
-def _same_words_but_typos(column: str) -> ComparisonLevelCreator:
+# Names with the same words but a typo are at least this Jaro-Winkler-similar as whole keys;
+# below it, the word-by-word check is not run (it costs a lambda per pair).
+TYPO_GATE = 0.7
+
+
+def _same_words_but_typos(column: str, key: str) -> ComparisonLevelCreator:
     """As many words on both sides, each with a partner on the other side that is the same
     word or one edit away from it (words of four letters or more).
 
@@ -517,11 +522,22 @@ def _same_words_but_typos(column: str) -> ComparisonLevelCreator:
             "lambda y: x = y or (least(length(x), length(y)) >= 4 and damerau_levenshtein(x, y) <= 1)))))"
         )
 
-    return cll.CustomLevel(
-        f"len({column}_l) = len({column}_r) and {covered(column + '_l', column + '_r')}"
-        f" and {covered(column + '_r', column + '_l')}",
-        "the same words, each as written or one edit off",
+    left, right = f"{column}_l", f"{column}_r"
+    # Word by word costs a lambda per pair: cheap conditions first, which a name of several
+    # words passes only if it shares a word as written (two typos in a two-word name are
+    # another name more often than not).
+    # CASE, not AND: DuckDB evaluates both sides of an AND for every row, a THEN only for
+    # the rows its WHEN selects.
+    one_word = (
+        f"CASE WHEN len({left}) = 1 AND len({right}) = 1 THEN least(length({left}[1]), "
+        f"length({right}[1])) >= 4 AND damerau_levenshtein({left}[1], {right}[1]) <= 1 ELSE false END"
     )
+    words = (
+        f"CASE WHEN len({left}) > 1 AND len({left}) = len({right}) AND jaro_winkler_similarity("
+        f"{key}_l, {key}_r) >= {TYPO_GATE} THEN CASE WHEN list_has_any({left}, {right}) "
+        f"THEN {covered(left, right)} AND {covered(right, left)} ELSE false END ELSE false END"
+    )
+    return cll.CustomLevel(f"{one_word} OR {words}", "the same words, each as written or one edit off")
 
 
 def _company_comparisons() -> list[Comparison]:
@@ -531,7 +547,7 @@ def _company_comparisons() -> list[Comparison]:
         [
             (cll.NullLevel("name_key"), None),
             (cll.ExactMatchLevel("name_key"), "same name"),
-            (_same_words_but_typos("name_tokens"), "same words but a typo"),
+            (_same_words_but_typos("name_tokens", "name_key"), "same words but a typo"),
             (cll.JaroWinklerLevel("name_key", 0.92), "names similar"),
             # The TF adjustment is taken against this level's own u (not the exact level's):
             # "vexvexzo" held by 2 records weighs far more than "oak" held by 40.
@@ -688,6 +704,37 @@ def extra_identifiers(extra_exact: ExtraExact = ()) -> tuple[ExtraIdentifier, ..
     return identifiers
 
 
+def _within_edits(column: str, edits: int) -> ComparisonLevelCreator:
+    """Splink's Damerau-Levenshtein level, computed only where it can hold.
+
+    The distance is the costliest function of a comparison and u sampling runs it on millions
+    of random pairs. Values `edits` apart differ in length by at most that much, and one edit
+    leaves the first or the last character as it was (in values of three or more characters;
+    shorter ones are compared in full)."""
+    left, right = f'"{column}_l"', f'"{column}_r"'
+    possible = f"abs(length({left}) - length({right})) <= {edits}"
+    if edits == 1:
+        possible += (
+            f" AND (least(length({left}), length({right})) < 3 OR left({left}, 1) = left({right}, 1)"
+            f" OR right({left}, 1) = right({right}, 1))"
+        )
+    return cll.CustomLevel(
+        f"CASE WHEN {possible} THEN damerau_levenshtein({left}, {right}) <= {edits} ELSE false END",
+        f"Damerau-Levenshtein distance of {column} <= {edits}",
+    )
+
+
+def _one_digit_off(column: str) -> ComparisonLevelCreator:
+    """Two YYYY-MM-DD dates one edit apart: a digit (or two neighbours) of the year, or of the
+    month and day, so one of the two parts agrees; the distance is computed only then."""
+    left, right = f'"{column}_l"', f'"{column}_r"'
+    possible = f"substr({left}, 1, 4) = substr({right}, 1, 4) OR substr({left}, 6, 5) = substr({right}, 6, 5)"
+    return cll.CustomLevel(
+        f"CASE WHEN {possible} THEN damerau_levenshtein({left}, {right}) <= 1 ELSE false END",
+        f"Damerau-Levenshtein distance of {column} <= 1",
+    )
+
+
 def _date_comparison(column: str, noun: str) -> Comparison:
     """Levels for a YYYY-MM-DD date typed by hand: the errors people make, closest first."""
     swapped = (
@@ -702,7 +749,7 @@ def _date_comparison(column: str, noun: str) -> Comparison:
         [
             (cll.NullLevel(column), None),
             (cll.ExactMatchLevel(column), f"same {noun}"),
-            (cll.DamerauLevenshteinLevel(column, 1), f"{noun} one digit off"),
+            (_one_digit_off(column), f"{noun} one digit off"),
             (
                 cll.CustomLevel(swapped, f"{column} day and month swapped"),
                 f"{noun} with day and month swapped",
@@ -772,7 +819,7 @@ def _extra_comparison(identifier: ExtraIdentifier, entity: Entity | None = None)
     near = ""
     if identifier.typos:
         edits = "one edit" if identifier.typos == 1 else f"{identifier.typos} edits"
-        levels.append((cll.DamerauLevenshteinLevel(column, identifier.typos), f"{noun} {edits} apart"))
+        levels.append((_within_edits(column, identifier.typos), f"{noun} {edits} apart"))
         near += f" / damerau-levenshtein <= {identifier.typos}"
     if identifier.similar is not None:
         levels.append((cll.JaroWinklerLevel(column, identifier.similar), f"{noun} similar"))

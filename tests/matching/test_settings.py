@@ -154,7 +154,10 @@ def test_company_names_with_the_same_words_one_typo_each() -> None:
     condition = _condition(Entity.COMPANY, "name", "the same words, each as written or one edit off")
 
     def same(a: str, b: str) -> bool:
-        return _holds(condition, {"name_tokens": a.split()}, {"name_tokens": b.split()})
+        def side(name: str) -> dict[str, object]:
+            return {"name_tokens": sorted(name.split()), "name_key": name.replace(" ", "")}
+
+        return _holds(condition, side(a), side(b))
 
     assert same("electronics koninkl philips", "electronics konink philips")
     assert same("unilever", "unilver")
@@ -199,3 +202,25 @@ def test_a_company_phone_shared_by_names_with_nothing_in_common_weighs_nothing()
     assert not unlike("fenix argyle", "fenix")  # a word in common
     assert not unlike("grill alley", "grill")
     assert not unlike("binions coffee shop", None)  # a name missing: the number decides
+
+
+@pytest.mark.parametrize("edits", [1, 2])
+def test_gated_edit_distance_levels_agree_with_the_plain_distance(edits: int) -> None:
+    # The gate only skips pairs that cannot be within `edits`: every pair gets the same answer.
+    values = ["ab12cd", "ab12ce", "b12cd", "xab12cd", "ba12cd", "zz", "zy", "a", "", "1971-06-24"]
+    values += ["1971-06-42", "1971-05-24", "1917-06-24", "1971-6-24", "abc", "bac", "acb", "cba"]
+    condition = settings_module._within_edits("v", edits).get_comparison_level("duckdb").sql_condition
+    for left in values:
+        for right in values:
+            plain = duckdb.sql("SELECT damerau_levenshtein($1, $2) <= $3", params=[left, right, edits])
+            assert _holds(condition, {"v": left}, {"v": right}) == plain.fetchall()[0][0], (left, right)
+
+
+def test_a_date_one_digit_off_is_found_where_the_plain_distance_finds_it() -> None:
+    dates = ["1971-06-24", "1971-06-25", "1971-05-24", "1981-06-24", "1971-06-42", "1917-06-24"]
+    dates += ["1972-07-24", "2001-01-01", "2001-10-01"]
+    condition = settings_module._one_digit_off("d").get_comparison_level("duckdb").sql_condition
+    for left in dates:
+        for right in dates:
+            plain = duckdb.sql("SELECT damerau_levenshtein($1, $2) <= 1", params=[left, right])
+            assert _holds(condition, {"d": left}, {"d": right}) == plain.fetchall()[0][0], (left, right)
