@@ -25,6 +25,7 @@ from crm_hygiene.matching.file_mapping import (
     parse_mapping,
 )
 from crm_hygiene.matching.file_records import identifier_keys, identifier_lists, map_rows
+from crm_hygiene.matching.files import MIN_U_PAIRS, u_pairs_for
 from crm_hygiene.matching.settings import (
     ExtraIdentifier,
     blocking_rules,
@@ -705,3 +706,9 @@ def test_the_delimiter_is_detected_or_given(tmp_path: Path) -> None:
     assert lines[0]["records"] == 3
     code, _, err = run_cli("dedupe", str(path), "--entity", "contact", "--sep", ";", "--threshold", "0.5")
     assert code == 0, err
+
+
+def test_u_is_sampled_from_pairs_in_proportion_to_the_file() -> None:
+    assert u_pairs_for(1_000) == MIN_U_PAIRS  # a small file: a million pairs, not all 5.6 M
+    assert u_pairs_for(50_000) == 5_000_000
+    assert u_pairs_for(200_000) == 20_000_000  # capped by max_pairs (5 M by default) in fit_file
