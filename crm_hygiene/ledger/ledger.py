@@ -25,6 +25,7 @@ from crm_hygiene.ledger.tenants import TenantRegistry
 from crm_hygiene.ledger.types import (
     AuditAction,
     AuditEntry,
+    ChangeKind,
     Decision,
     DecisionKind,
     Proposal,
@@ -118,10 +119,13 @@ class Ledger:
         *,
         status: ProposalStatus | str | None = None,
         change_ids: Iterable[str] | None = None,
+        kind: ChangeKind | str | None = None,
     ) -> list[Proposal]:
         query = sa.select(proposal_table).where(proposal_table.c.tenant == tenant)
         if status is not None:
             query = query.where(proposal_table.c.status == ProposalStatus(status).value)
+        if kind is not None:
+            query = query.where(proposal_table.c.kind == ChangeKind(kind).value)
         with self._engine.connect() as connection:
             if change_ids is None:
                 result = list(connection.execute(query))

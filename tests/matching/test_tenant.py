@@ -459,3 +459,44 @@ def test_reviewer_decisions_are_pairwise_labels(crm: Crm) -> None:
     # Merges applied without a reviewer are no labels.
     assert len(labels) == 3
     assert reviewer_labels(crm.ledger, TENANT, Entity.COMPANY).empty
+
+
+def test_a_crash_between_the_store_write_and_the_audit_is_completed_by_the_rerun(
+    crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kill point: the store committed the first merge, the audit write never happened.
+    # The rerun found the merge in the store and said `already_merged` without auditing it,
+    # its proposals stayed `proposed`, and `unmerge` failed with "no merge in the audit log".
+    found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
+    uninterrupted = new_crm(tmp_path / "uninterrupted")
+    clean = apply_merge_proposals(_writer(uninterrupted, "run-1"), found.proposals, tenant=TENANT)
+    assert clean.counts()["merged"] > 1
+
+    real = crm.ledger.record_audit
+
+    def killed(entries: object) -> None:
+        raise RuntimeError("killed after the store write")
+
+    monkeypatch.setattr(crm.ledger, "record_audit", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        apply_merge_proposals(_writer(crm, "run-1"), found.proposals, tenant=TENANT)
+    monkeypatch.setattr(crm.ledger, "record_audit", real)
+    first = next(c for c in found.proposals["change_id"] if crm.ledger.proposals(TENANT, change_ids=[c]))
+    assert not crm.ledger.audit_entries(change_id=first)  # the store holds a merge nobody audited
+
+    again = apply_merge_proposals(_writer(crm, "run-2"), found.proposals, tenant=TENANT)
+    assert again.counts()["merged"] == clean.counts()["merged"]
+    assert again.counts()["already_merged"] == 0
+    audited = crm.ledger.audit_entries(action=AuditAction.APPLY)
+    assert len(audited) == len(uninterrupted.ledger.audit_entries(action=AuditAction.APPLY))
+    completed = [e for e in audited if e.group_id == again.group_ids[0]]
+    assert completed and all(e.evidence.get("already_in_place") for e in completed)
+    assert again.table()["detail"].str.startswith("completed").sum() == 1
+    assert not crm.ledger.proposals(TENANT, kind=ChangeKind.MERGE, status=ProposalStatus.PROPOSED)
+    for entity in (Entity.COMPANY, Entity.CONTACT, Entity.EMPLOYMENT):
+        ours = crm.store.snapshot(TENANT, entity).drop(columns=["updated_at", "version"])
+        theirs = uninterrupted.store.snapshot(TENANT, entity).drop(columns=["updated_at", "version"])
+        pd.testing.assert_frame_equal(ours.reset_index(drop=True), theirs.reset_index(drop=True))
+    # The completed merge can be undone like any other.
+    undone = _writer(crm, "undo").unmerge(again.group_ids[0])
+    assert undone.applied
