@@ -9,6 +9,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -500,3 +503,46 @@ def test_a_crash_between_the_store_write_and_the_audit_is_completed_by_the_rerun
     # The completed merge can be undone like any other.
     undone = _writer(crm, "undo").unmerge(again.group_ids[0])
     assert undone.applied
+
+
+_KILLED_AFTER_THE_STORE_WRITE = """
+import os, signal, sys
+import pandas as pd
+from crm_hygiene.apply.audited import AuditedWriter
+from crm_hygiene.apply.merges import apply_merge_proposals
+from crm_hygiene.ledger import Ledger
+from crm_hygiene.stores import SqlRecordStore
+
+crm_url, ledger_url, proposals, tenant, policy = sys.argv[1:6]
+ledger = Ledger.open(ledger_url)
+# SIGKILL, as a power cut or the OOM killer would: the store has committed, the audit not.
+ledger.record_audit = lambda entries: os.kill(os.getpid(), signal.SIGKILL)
+writer = AuditedWriter(SqlRecordStore(crm_url), ledger, run_id="run-1", policy_version=policy)
+apply_merge_proposals(writer, pd.read_pickle(proposals), tenant=tenant)
+"""
+
+
+def test_a_process_killed_after_the_store_write_is_completed_by_the_rerun(crm: Crm, tmp_path: Path) -> None:
+    found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
+    frame = tmp_path / "proposals.pkl"
+    found.proposals.to_pickle(frame)
+    args = [crm.crm_url, crm.ledger_url, str(frame), TENANT, DEFAULT_POLICY_VERSION]
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_AFTER_THE_STORE_WRITE, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    merged_away = crm.store.snapshot(TENANT, Entity.COMPANY)["merged_into"].notna().sum()
+    merged_away += crm.store.snapshot(TENANT, Entity.CONTACT)["merged_into"].notna().sum()
+    assert merged_away >= 1 and not crm.ledger.audit_entries()
+
+    again = apply_merge_proposals(_writer(crm, "run-2"), found.proposals, tenant=TENANT)
+    uninterrupted = new_crm(tmp_path / "uninterrupted")
+    clean = apply_merge_proposals(_writer(uninterrupted, "run-1"), found.proposals, tenant=TENANT)
+    assert again.counts()["merged"] == clean.counts()["merged"]
+    assert len(crm.ledger.audit_entries(action=AuditAction.APPLY)) == len(
+        uninterrupted.ledger.audit_entries(action=AuditAction.APPLY)
+    )
+    _writer(crm, "undo").unmerge(again.group_ids[0])
