@@ -241,6 +241,7 @@ class AuditedWriter:
         evidence: dict | None = None,
         survivor_values: Mapping[str, tuple[str | None, str | None]] | None = None,
         confidence: float = 1.0,
+        loser_version: int | None = None,
     ) -> WriteSummary:
         """Merge all-or-nothing; the summary's group_id names the merge for `unmerge`.
 
@@ -249,8 +250,11 @@ class AuditedWriter:
         they succeed or fail with it and an unmerge puts them back too; each is guarded by the
         value it expects, so a rep's edit since the snapshot turns the merge into a conflict.
         `confidence` is the match probability for a matcher's merge (1.0 for a person's).
+        `loser_version` is the loser's version the decision was made on (`merge_changes`).
         """
-        changes = merge_changes(self.store, tenant, entity, survivor_id, loser_id)
+        changes = merge_changes(
+            self.store, tenant, entity, survivor_id, loser_id, loser_version=loser_version
+        )
         for name, (old, new) in (survivor_values or {}).items():
             changes.append(FieldChange(entity, survivor_id, name, old, new))
         proposals = self._proposals_for(

@@ -39,7 +39,7 @@ from crm_hygiene.model import Entity, Status
 from crm_hygiene.model.records import TIMESTAMP_FIELDS
 from crm_hygiene.model.snapshot import parse_timestamps
 from crm_hygiene.stores import StoreError
-from crm_hygiene.stores.concurrency import canonical
+from crm_hygiene.stores.concurrency import as_version, canonical
 
 Progress = Callable[[str], None]
 
@@ -174,6 +174,7 @@ def _merge(writer: AuditedWriter, tenant: str, entity: Entity, row: pd.Series, o
                 evidence=evidence_of(row),
                 survivor_values=values,
                 confidence=float(row["match_probability"]),
+                loser_version=_decided_version(writer, tenant, entity, current, loser, row["loser_version"]),
             )
         except StoreError as exc:
             problem = str(exc)
@@ -183,6 +184,28 @@ def _merge(writer: AuditedWriter, tenant: str, entity: Entity, row: pd.Series, o
             return
     outcome.add(row, "conflict", detail=problem)
     outcome.newly_queued += _queue(writer, row.to_frame().T, reason=f"conflict: {problem}")
+
+
+def _decided_version(
+    writer: AuditedWriter, tenant: str, entity: Entity, current: pd.DataFrame, loser: str, snapshot: object
+) -> int | None:
+    """The loser's version the merge must find: the snapshot's, the one the decision was made
+    on, moved on only by this tool's own audited writes (a company merge re-pointing the
+    contact's `company_id` bumps its version and is no rep's edit). A version no audit entry
+    explains is someone's edit: the merge then conflicts and goes to review."""
+    if pd.isna(snapshot):
+        return None
+    decided = int(snapshot)  # type: ignore[call-overload]
+    if loser not in current.index:
+        return decided
+    now = as_version(current.at[loser, "version"])
+    if now is None or now <= decided:
+        return decided
+    ours = {
+        e.version_after
+        for e in writer.ledger.audit_entries(tenant=tenant, entity=entity.value, record_id=loser)
+    }
+    return now if set(range(decided + 1, now + 1)) <= ours else decided
 
 
 def _complete_interrupted(

@@ -177,10 +177,19 @@ class Ledger:
         group_id: str | None = None,
         run_id: str | None = None,
         action: AuditAction | str | None = None,
+        entity: str | None = None,
+        record_id: str | None = None,
     ) -> list[AuditEntry]:
         """Audit entries matching every filter given, oldest first."""
         query = sa.select(audit_log).order_by(audit_log.c.id)
-        filters = {"tenant": tenant, "change_id": change_id, "group_id": group_id, "run_id": run_id}
+        filters = {
+            "tenant": tenant,
+            "change_id": change_id,
+            "group_id": group_id,
+            "run_id": run_id,
+            "entity": entity,
+            "record_id": record_id,
+        }
         for column, value in filters.items():
             if value is not None:
                 query = query.where(audit_log.c[column] == value)

@@ -46,9 +46,20 @@ def flag_changes(entity: Entity, current: Mapping[str, object], code: str) -> li
 
 
 def merge_changes(
-    store: RecordStore, tenant: str, entity: Entity, survivor_id: str, loser_id: str
+    store: RecordStore,
+    tenant: str,
+    entity: Entity,
+    survivor_id: str,
+    loser_id: str,
+    *,
+    loser_version: int | None = None,
 ) -> list[FieldChange]:
     """The writes that merge `loser_id` into `survivor_id`: mark the loser, re-point every reference.
+
+    The loser's writes expect `loser_version`, the version the decision was made on (the
+    snapshot's), when given: a rep's edit to the loser since then (a corrected phone, a new
+    e-mail, a status of their own) makes the merge a conflict instead of burying the edit in
+    a merged-away record. Without it, the version read now.
 
     Raises StoreError naming the records when the merge makes no sense (same record, missing
     record, or a side that is already merged away).
@@ -65,7 +76,7 @@ def merge_changes(
             target = canonical(rows.at[record_id, "merged_into"])
             raise StoreError(f"{entity} {record_id} is already merged into {target}")
     loser = rows.loc[loser_id]
-    version = as_version(loser["version"])
+    version = as_version(loser["version"]) if loser_version is None else loser_version
     changes = [
         FieldChange(entity, loser_id, "status", canonical(loser["status"]), Status.MERGED.value, version),
         FieldChange(entity, loser_id, "merged_into", canonical(loser["merged_into"]), survivor_id, version),

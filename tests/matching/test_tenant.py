@@ -20,7 +20,15 @@ import pytest
 
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
-from crm_hygiene.ledger import AuditAction, ChangeKind, DecisionKind, Ledger, ProposalStatus, ReviewState
+from crm_hygiene.ledger import (
+    AuditAction,
+    ChangeKind,
+    DecisionKind,
+    Ledger,
+    Proposal,
+    ProposalStatus,
+    ReviewState,
+)
 from crm_hygiene.matching.decisions import AUTO, REVIEW
 from crm_hygiene.matching.labels import reviewer_labels
 from crm_hygiene.matching.model_store import model_for
@@ -546,3 +554,51 @@ def test_a_process_killed_after_the_store_write_is_completed_by_the_rerun(crm: C
         uninterrupted.ledger.audit_entries(action=AuditAction.APPLY)
     )
     _writer(crm, "undo").unmerge(again.group_ids[0])
+
+
+def _loser_case(crm: Crm) -> tuple[pd.DataFrame, pd.Series]:
+    found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
+    auto = found.proposals[found.proposals["decision"] == AUTO]
+    return auto, auto.iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("phone", "+44 20 7946 0000"), ("email", "rep.corrected@example.com"), ("status", "flagged")],
+)
+def test_a_rep_edit_to_the_loser_since_the_snapshot_turns_the_merge_into_a_conflict(
+    crm: Crm, field: str, value: str
+) -> None:
+    # The loser was guarded by its version at apply time: the rep's edit made after the
+    # snapshot was buried in a merged-away record.
+    auto, row = _loser_case(crm)
+    entity = Entity(row["entity"])
+    name = field if field != "email" or entity is Entity.CONTACT else "website"
+    current = crm.store.read(TENANT, entity, [row["loser_id"]]).iloc[0]
+    edited = "rep.example.com" if name == "website" else value
+    crm.store.apply_changes(TENANT, [FieldChange(entity, row["loser_id"], name, current[name], edited)])
+    outcome = apply_merge_proposals(
+        _writer(crm, "run-1"), auto[auto["change_id"] == row["change_id"]], tenant=TENANT
+    )
+    assert outcome.change_ids("conflict") == [row["change_id"]]
+    after = crm.store.read(TENANT, entity, [row["loser_id"]]).iloc[0]
+    assert after[name] == edited and not after["merged_into"]
+    item = next(i for i in crm.ledger.review_queue(TENANT) if i.change_id == row["change_id"])
+    assert item.state is ReviewState.OPEN and "edited since the snapshot" in item.reason
+
+
+def test_the_tools_own_audited_write_to_the_loser_is_no_conflict(crm: Crm) -> None:
+    # A company merge re-points the contact's company_id and bumps its version; the contact's
+    # own merge later in the run must still go through.
+    auto, row = _loser_case(crm)
+    entity = Entity(row["entity"])
+    current = crm.store.read(TENANT, entity, [row["loser_id"]]).iloc[0]
+    own = Proposal.new(
+        TENANT, entity.value, row["loser_id"], "city", current["city"], "Own Write City",
+        ChangeKind.STANDARDIZE, "test", {}, 1.0, DEFAULT_POLICY_VERSION, "run-1",
+    )  # fmt: skip
+    assert _writer(crm, "run-1").apply([own]).applied == [own.change_id]
+    outcome = apply_merge_proposals(
+        _writer(crm, "run-1"), auto[auto["change_id"] == row["change_id"]], tenant=TENANT
+    )
+    assert outcome.change_ids("merged") == [row["change_id"]]
