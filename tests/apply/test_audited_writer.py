@@ -150,3 +150,40 @@ def test_flag_is_audited_and_unknown_records_are_clear_errors(parts) -> None:
         writer.flag("acme", Entity.CONTACT, "C404", "x")
     with pytest.raises(StoreError, match="no merge"):
         writer.unmerge("merge-nope")
+
+
+def test_an_older_merge_id_after_a_re_merge_undoes_nothing(parts) -> None:
+    store, ledger = parts
+    writer = AuditedWriter(store, ledger, actor="revops@acme.com")
+    first = writer.merge("acme", Entity.COMPANY, "A1", "A2")
+    writer.unmerge(first.group_id)
+    second = writer.merge("acme", Entity.COMPANY, "A1", "A2")
+    before = {e: store.snapshot("acme", e) for e in Entity}
+    entries = len(ledger.audit_entries())
+    with pytest.raises(StoreError, match="not in effect"):
+        writer.unmerge(first.group_id)
+    for entity, frame in before.items():
+        pd.testing.assert_frame_equal(store.snapshot("acme", entity), frame)
+    assert len(ledger.audit_entries()) == entries
+    writer.unmerge(second.group_id)
+    assert _field(store, Entity.COMPANY, "A2", "status") == Status.ACTIVE.value
+
+
+def test_reverting_one_change_of_a_merge_undoes_the_whole_merge(parts) -> None:
+    # Half a merge (the loser active with merged_into set, or re-pointed rows alone) is a state
+    # no person made: reverting any one of its changes undoes the group.
+    store, ledger = parts
+    before = {e: store.snapshot("acme", e).drop(columns=["version", "updated_at"]) for e in Entity}
+    writer = AuditedWriter(store, ledger, actor="revops@acme.com")
+    merged = writer.merge("acme", Entity.COMPANY, "A1", "A2")
+    applied = ledger.audit_entries(group_id=merged.group_id, action=AuditAction.APPLY)
+    for field in ("status", "merged_into", "company_id"):
+        one = next(e for e in applied if e.field == field)
+        writer.revert_change(one.change_id)
+        for entity, frame in before.items():
+            after = store.snapshot("acme", entity).drop(columns=["version", "updated_at"])
+            pd.testing.assert_frame_equal(after, frame, check_dtype=False)
+        with pytest.raises(StoreError, match="not currently applied"):
+            writer.revert_change(one.change_id)
+        merged = writer.merge("acme", Entity.COMPANY, "A1", "A2")
+        applied = ledger.audit_entries(group_id=merged.group_id, action=AuditAction.APPLY)
