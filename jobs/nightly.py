@@ -6,6 +6,8 @@ from crm_hygiene_dagster.assets.partitions import sync_tenant_partitions
 from crm_hygiene_dagster.resources import LedgerResource
 
 NIGHTLY_CRON = "0 2 * * *"
+# A million-contact first run takes well under an hour; six hours is a dead run.
+MAX_RUNTIME_SECONDS = 6 * 3600
 
 # One process per run: the DuckDB warehouse accepts a single writer process.
 nightly_hygiene = dg.define_asset_job(
@@ -13,6 +15,9 @@ nightly_hygiene = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
     description="Snapshot, standardize, deduplicate, enrich, score and apply for one tenant.",
+    # Run monitoring (deploy/dagster.yaml) fails a run still going after this long: a run
+    # worker killed without a trace would otherwise hold the one run slot for good.
+    tags={"dagster/max_runtime": str(MAX_RUNTIME_SECONDS)},
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from crm_hygiene.policy.store import PolicyStore
 from crm_hygiene_dagster.assets.partitions import sync_tenant_partitions
 from crm_hygiene_dagster.jobs.definitions import defs
 from crm_hygiene_dagster.jobs.nightly import nightly_hygiene
+from crm_hygiene_dagster.jobs.stale_runs import fail_dead_runs, worker_tags
 
 
 @dataclass
@@ -142,9 +144,15 @@ def run_nightly(
     kwargs: dict[str, object] = {}
     if resources:
         kwargs["resources"] = resources
+    fail_dead_runs(instance, job.name, lambda message: print(f"warning: {message}", file=sys.stderr))
     started = time.monotonic()
     result = job.execute_in_process(
-        instance=instance, partition_key=tenant, raise_on_error=False, run_config=run_config, **kwargs
+        instance=instance,
+        partition_key=tenant,
+        raise_on_error=False,
+        run_config=run_config,
+        tags=worker_tags(),
+        **kwargs,
     )
     summary = RunSummary(result.run_id, result.success, tenant=tenant, seconds=time.monotonic() - started)
     for event in result.all_events:
