@@ -19,8 +19,10 @@ from crm_hygiene.ledger import (
     Proposal,
     ProposalStatus,
 )
+from crm_hygiene.ledger.change_id import make_change_id
 from crm_hygiene.model import Entity
 from crm_hygiene.stores import ChangeResult, FieldChange, Outcome, RecordStore, StoreError
+from crm_hygiene.stores.concurrency import canonical
 from crm_hygiene.stores.operations import flag_changes, merge_changes
 
 ACTOR_PIPELINE = "crm-hygiene"
@@ -252,6 +254,9 @@ class AuditedWriter:
         `confidence` is the match probability for a matcher's merge (1.0 for a person's).
         `loser_version` is the loser's version the decision was made on (`merge_changes`).
         """
+        completed = self.complete_interrupted_merge(tenant, entity, survivor_id, loser_id)
+        if completed is not None:
+            return completed
         changes = merge_changes(
             self.store, tenant, entity, survivor_id, loser_id, loser_version=loser_version
         )
@@ -265,6 +270,15 @@ class AuditedWriter:
             {"survivor": survivor_id, "loser": loser_id, **(evidence or {})},
             confidence,
         )
+        # A re-point an interrupted attempt wrote (one sheet replaced, the next not) is no longer
+        # found by `merge_changes`; its recorded proposal joins the group, so it is audited
+        # (as already in place) and an unmerge restores it.
+        known = {p.change_id for p in proposals}
+        proposals += [
+            p
+            for p in self.merge_intent(tenant, survivor_id, loser_id)
+            if p.change_id not in known and p.record_id != loser_id and p.old_value == loser_id
+        ]
         # The merge is named by its defining change (the loser's merged_into), once per generation.
         head = next(p for p in proposals if p.field == "merged_into")
         group_id = f"merge-{head.change_id}-{self._generation(head.change_id)}"
@@ -272,6 +286,49 @@ class AuditedWriter:
         if summary.conflicts or summary.rejected:
             raise StoreError(f"merge of {entity} {loser_id} into {survivor_id} not applied: see review queue")
         return summary
+
+    def complete_interrupted_merge(
+        self, tenant: str, entity: Entity, survivor_id: str, loser_id: str
+    ) -> WriteSummary | None:
+        """Finish a merge whose store write committed (in full, or the loser's sheet of a
+        spreadsheet folder) and whose audit did not: a crash came between.
+
+        The merge's proposals, recorded before the store write (`merge_intent`), are applied
+        again as one group: what is in place is audited as already in place, what the crash
+        left unwritten is written, and the proposals' status and the group id `unmerge` needs
+        follow. None when the loser is not merged into the survivor, or when no intent is
+        found (the merge was then made outside this tool, or is audited already).
+        """
+        current = self.store.read(tenant, entity, [loser_id])
+        if current.empty or canonical(current.iloc[0]["merged_into"]) != survivor_id:
+            return None
+        head_id = make_change_id(tenant, entity.value, loser_id, "merged_into", survivor_id, ChangeKind.MERGE)
+        heads = self.ledger.proposals(tenant, change_ids=[head_id])
+        if not heads or heads[0].status in (ProposalStatus.APPLIED, ProposalStatus.REVERTED):
+            return None
+        members = [p for p in self.merge_intent(tenant, survivor_id, loser_id) if p.change_id != head_id]
+        if not members and heads[0].evidence.get("loser") != loser_id:
+            return None
+        group_id = f"merge-{head_id}-{self._generation(head_id)}"
+        summary = self.apply(
+            [heads[0], *members], group_id=group_id, all_or_nothing=True, reapply_reverted=True
+        )
+        if summary.conflicts or summary.rejected:
+            raise StoreError(
+                f"merge of {entity} {loser_id} into {survivor_id} could not be completed: see review queue"
+            )
+        return summary if summary.applied else None
+
+    def merge_intent(self, tenant: str, survivor_id: str, loser_id: str) -> list[Proposal]:
+        """The proposals of a merge of `loser_id` into `survivor_id` recorded and not yet
+        applied: what an attempt interrupted by a crash meant to write (`apply` records the
+        proposals before it writes the store)."""
+        pending = self.ledger.proposals(tenant, kind=ChangeKind.MERGE, status=ProposalStatus.PROPOSED)
+        return [
+            p
+            for p in pending
+            if p.evidence.get("survivor") == survivor_id and p.evidence.get("loser") == loser_id
+        ]
 
     def _generation(self, change_id: str) -> int:
         """How many times this change was reverted: a re-merge after an unmerge is a new merge."""

@@ -10,7 +10,8 @@ re-points the contacts whose own merge follows), and for each row:
 - `auto`: skipped when the pair became do-not-link since the proposals were built (read again
   here, never trusted from the frame), or when the merge is already in effect and audited (a
   re-run); in effect but not audited (a crash came between the store write and the audit),
-  it is completed from the proposals recorded before the store write (`_complete_interrupted`);
+  it is completed from the proposals recorded before the store write
+  (`AuditedWriter.complete_interrupted_merge`);
   otherwise the survivor is read from the store and each survivorship value is written only
   if the survivor still holds what the snapshot showed (timestamps compared as instants,
   since the store may spell them differently). A survivor edited since goes to review as a
@@ -31,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_hygiene.apply.audited import AuditedWriter, WriteSummary
+from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.ledger import ChangeKind, Proposal, ProposalStatus
 from crm_hygiene.matching.decisions import AUTO, REVIEW
 from crm_hygiene.matching.records import ENTITIES
@@ -155,7 +156,7 @@ def _merge(writer: AuditedWriter, tenant: str, entity: Entity, row: pd.Series, o
     current = writer.store.read(tenant, entity, [survivor, loser])
     current = current.set_index(current["id"].astype(str))
     if loser in current.index and canonical(current.at[loser, "merged_into"]) == survivor:
-        completed = _complete_interrupted(writer, tenant, str(row["change_id"]), survivor, loser)
+        completed = writer.complete_interrupted_merge(tenant, entity, survivor, loser)
         if completed is not None:
             outcome.add(row, "merged", completed.group_id, detail="completed: the audit a crash interrupted")
             outcome.audit_entries += len(completed.applied)
@@ -206,37 +207,6 @@ def _decided_version(
         for e in writer.ledger.audit_entries(tenant=tenant, entity=entity.value, record_id=loser)
     }
     return now if set(range(decided + 1, now + 1)) <= ours else decided
-
-
-def _complete_interrupted(
-    writer: AuditedWriter, tenant: str, head: str, survivor: str, loser: str
-) -> WriteSummary | None:
-    """Finish a merge whose store write committed and whose audit did not (a crash between).
-
-    The writer records a merge's proposals in the ledger before it writes the store: they
-    are its intent. Found still `proposed`, with this survivor and loser in their evidence,
-    they are applied again as one group: every value is in place already, so nothing in the
-    store changes, and the audit entries, the proposals' status and the merge's group id
-    (which `unmerge` needs) are written as the interrupted run would have. None when no
-    intent is found: then the merge was made outside this tool.
-    """
-    ledger = writer.ledger
-    pending = ledger.proposals(tenant, kind=ChangeKind.MERGE, status=ProposalStatus.PROPOSED)
-    members = [
-        p
-        for p in pending
-        if p.change_id != head and p.evidence.get("survivor") == survivor and p.evidence.get("loser") == loser
-    ]
-    heads = ledger.proposals(tenant, change_ids=[head])
-    if not heads or heads[0].status in (ProposalStatus.APPLIED, ProposalStatus.REVERTED):
-        return None
-    if not members and heads[0].evidence.get("loser") != loser:
-        return None
-    group_id = f"merge-{head}-{writer._generation(head)}"  # as `AuditedWriter.merge` names it
-    summary = writer.apply(
-        [heads[0], *members], group_id=group_id, all_or_nothing=True, reapply_reverted=True
-    )
-    return summary if summary.applied else None
 
 
 def _survivor_values(

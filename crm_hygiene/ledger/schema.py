@@ -71,6 +71,7 @@ proposals = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_proposals_tenant_status", "tenant", "status"),
+    sa.Index("ix_proposals_tenant_kind_status", "tenant", "kind", "status"),
 )
 
 audit_log = sa.Table(
@@ -98,6 +99,7 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_tenant", "tenant"),
     sa.Index("ix_audit_log_run_id", "run_id"),
     sa.Index("ix_audit_log_group_id", "group_id"),
+    sa.Index("ix_audit_log_record", "tenant", "entity", "record_id"),
 )
 
 review_queue = sa.Table(
