@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from crm_hygiene_dagster.jobs.definitions import defs
 from crm_hygiene_dagster.jobs.nightly import nightly_hygiene
 from crm_hygiene_dagster.jobs.stale_runs import fail_dead_runs, worker_tags
 
+# The summary names this many of the slowest steps; `--verbose` lists every step's time.
+SLOWEST_STEPS = 3
+
 
 @dataclass
 class RunSummary:
@@ -32,6 +36,8 @@ class RunSummary:
     failures: list[str] = field(default_factory=list)
     open_review_items: int | None = None
     policy_version: str | None = None
+    # Wall seconds per step (asset), from the instance's step statistics.
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     def value(self, asset: str, key: str, default: int = 0) -> int:
         found = self.materialized.get(asset, {}).get(key, default)
@@ -76,6 +82,9 @@ class RunSummary:
             f"  checks          {len(self.checks) - len(failed)} passed"
             + (f", FAILED: {', '.join(failed)}" if failed else "")
         )
+        slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])[:SLOWEST_STEPS]
+        if slowest:
+            lines.append("  slowest steps   " + ", ".join(f"{name} {sec:.0f} s" for name, sec in slowest))
         lines.extend(f"  failure         {failure}" for failure in self.failures)
         return lines
 
@@ -104,6 +113,11 @@ def failure_message(error: object) -> str:
         if name and first.split(": ", 1)[0].endswith(name) and ": " in first
         else first
     )
+
+
+def _step_name(step_key: str) -> str:
+    """A step as the UI names it: an asset's check step "a_a_check" reads "a:check"."""
+    return re.sub(r"^(\w+?)_\1_", r"\1:", step_key)
 
 
 def _plain(value: object) -> object:
@@ -168,6 +182,11 @@ def run_nightly(
             summary.check_metadata[name] = {k: _plain(v) for k, v in evaluation.metadata.items()}
         elif event.is_step_failure:
             summary.failures.append(f"{event.step_key}: {failure_message(event.step_failure_data.error)}")
+    summary.step_seconds = {
+        _step_name(stats.step_key): stats.end_time - stats.start_time
+        for stats in instance.get_run_step_stats(result.run_id)
+        if stats.start_time is not None and stats.end_time is not None
+    }
     with open_ledger() as book:
         summary.open_review_items = int(book.counts(tenant)["open_review_items"])
         pinned = PolicyStore(book).pinned(tenant, result.run_id)
@@ -188,6 +207,9 @@ def format_summary(
             echo(f"check {check}: {'passed' if summary.checks[check] else 'FAILED'}")
             for key, value in metadata.items():
                 echo(f"    {key}: {value}")
+        echo("steps (wall seconds)")
+        for step, seconds in summary.step_seconds.items():
+            echo(f"    {step}: {seconds:.1f}")
         echo("")
     for line in summary.headline():
         echo(line)

@@ -55,6 +55,10 @@ def test_run_materializes_through_dagster_and_prints_a_summary(home: Path) -> No
     assert any(line.split()[:1] == ["merges"] for line in lines), done.stdout
     assert any(line.split()[:2] == ["review", "queue"] for line in lines), done.stdout
     assert any(line.split()[:3] == ["checks", "4", "passed"] for line in lines), done.stdout
+    # Where the time went, without the event log: the three slowest steps with their seconds.
+    slowest = next(line for line in lines if line.split()[:2] == ["slowest", "steps"])
+    assert len(slowest.split(", ")) == 3 and slowest.rstrip().endswith(" s"), slowest
+    assert any(step in slowest for step in ("crm_snapshot", "normalized_records", "candidate_pairs"))
     assert "contacts.rows:" not in done.stdout
     assert "Traceback" not in done.stderr
     assert "snapshot t1/contacts:" in done.stderr  # progress lines
@@ -102,3 +106,4 @@ def test_train_stores_a_new_model_version_that_the_next_run_uses(home: Path) -> 
     assert "check crm_snapshot:crm_snapshot_schema: passed" in rerun.stdout
     assert f"companies.model: stored version {version}" in rerun.stdout
     assert "companies.mode: full: full run asked" in rerun.stdout
+    assert "steps (wall seconds)" in rerun.stdout and "    applied_merges: " in rerun.stdout
