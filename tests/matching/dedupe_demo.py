@@ -55,15 +55,18 @@ def trained(entity: Entity) -> TrainedModel:
     return train(entity, tables[entity].frame, max_pairs=MAX_PAIRS)
 
 
-def new_crm(tmp_path: Path, *, models: bool = True) -> Crm:
-    """The demo CRM in a fresh SQLite store, a fresh ledger, and (with `models`) stored models."""
-    crm_url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
-    ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    store = SqlRecordStore(crm_url)
+def new_crm(tmp_path: Path, *, models: bool = True, postgres: tuple[str, str] | None = None) -> Crm:
+    """The demo CRM in a fresh SQLite store, a fresh ledger, and (with `models`) stored models.
+
+    `postgres` (url, schema) puts store and ledger in that PostgreSQL schema instead."""
+    crm_url = f"sqlite:///{tmp_path / 'crm.sqlite'}" if postgres is None else postgres[0]
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}" if postgres is None else postgres[0]
+    schema = None if postgres is None else postgres[1]
+    store = SqlRecordStore(crm_url, schema=schema)
     crm = demo()
     for entity in (Entity.COMPANY, Entity.CONTACT, Entity.EMPLOYMENT):
         store.insert_records(TENANT, entity, crm.records[entity])
-    ledger = Ledger.open(ledger_url)
+    ledger = Ledger.open(ledger_url, schema=schema)
     ledger.tenants.add([TENANT], by="test")
     if models:
         for entity in ENTITIES:

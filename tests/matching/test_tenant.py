@@ -472,12 +472,19 @@ def test_reviewer_decisions_are_pairwise_labels(crm: Crm) -> None:
     assert reviewer_labels(crm.ledger, TENANT, Entity.COMPANY).empty
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_crash_between_the_store_write_and_the_audit_is_completed_by_the_rerun(
-    crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     # The kill point: the store committed the first merge, the audit write never happened.
     # The rerun found the merge in the store and said `already_merged` without auditing it,
     # its proposals stayed `proposed`, and `unmerge` failed with "no merge in the audit log".
+    if backend == "sqlite":
+        crm = new_crm(tmp_path / "crashed")
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        schema = request.getfixturevalue("postgres_schema")
+        crm = new_crm(tmp_path, postgres=(engine.url.render_as_string(hide_password=False), schema))
     found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
     uninterrupted = new_crm(tmp_path / "uninterrupted")
     clean = apply_merge_proposals(_writer(uninterrupted, "run-1"), found.proposals, tenant=TENANT)
