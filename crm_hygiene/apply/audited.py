@@ -254,12 +254,16 @@ class AuditedWriter:
         `confidence` is the match probability for a matcher's merge (1.0 for a person's).
         `loser_version` is the loser's version the decision was made on (`merge_changes`).
         """
-        completed = self.complete_interrupted_merge(tenant, entity, survivor_id, loser_id)
-        if completed is not None:
-            return completed
-        changes = merge_changes(
-            self.store, tenant, entity, survivor_id, loser_id, loser_version=loser_version
-        )
+        try:
+            changes = merge_changes(
+                self.store, tenant, entity, survivor_id, loser_id, loser_version=loser_version
+            )
+        except StoreError:
+            # The loser merged already: by an attempt a crash cut short of its audit, or not.
+            completed = self.complete_interrupted_merge(tenant, entity, survivor_id, loser_id)
+            if completed is not None:
+                return completed
+            raise
         for name, (old, new) in (survivor_values or {}).items():
             changes.append(FieldChange(entity, survivor_id, name, old, new))
         proposals = self._proposals_for(

@@ -257,16 +257,17 @@ def _ascii_letters(values: pd.Series) -> pd.Series:
 def _company_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
     tokens = _token_lists(frame["name_tokens"])
     rarest, others = rarest_and_other_tokens(tokens)
+    name_key = _text(frame["name_key"], lower=True)
     return pd.DataFrame(
         {
             "unique_id": frame["id"].astype(str),
-            "name_key": _text(frame["name_key"], lower=True),
+            "name_key": name_key,
             "name_tokens": tokens,
             "name_rarest_token": _unshare(rarest, max_shared),
             "name_other_tokens": others,
             # The name again for `settings.shared_by_other_names`, under its own column names
             # so that EM on a block of the name still trains the phone comparison that asks it.
-            "name_guard_key": _text(frame["name_key"], lower=True),
+            "name_guard_key": name_key,
             "name_guard_tokens": tokens,
             "website": _unshare(_text(frame["website"], lower=True), max_shared),
             "phone": _unshare(_text(frame["phone_e164"]), max_shared),
