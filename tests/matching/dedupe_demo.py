@@ -20,7 +20,7 @@ from crm_hygiene.matching.records import ENTITIES, EntityRecords
 from crm_hygiene.model import Entity
 from crm_hygiene.model.snapshot import prepare_snapshot
 from crm_hygiene.normalize.records import normalize_tenant
-from crm_hygiene.stores import RecordStore, SqlRecordStore
+from crm_hygiene.stores import RecordStore, open_store
 
 TENANT = "acme"
 CONFIG = DemoConfig(contacts=400, companies=80, seed=5, tenant=TENANT)
@@ -30,10 +30,11 @@ TRUTH_TABLES = {Entity.CONTACT: "contact_entities", Entity.COMPANY: "company_ent
 
 @dataclass
 class Crm:
-    store: SqlRecordStore
+    store: RecordStore
     ledger: Ledger
     crm_url: str
     ledger_url: str
+    schema: str | None = None
 
 
 @cache
@@ -55,14 +56,23 @@ def trained(entity: Entity) -> TrainedModel:
     return train(entity, tables[entity].frame, max_pairs=MAX_PAIRS)
 
 
-def new_crm(tmp_path: Path, *, models: bool = True, postgres: tuple[str, str] | None = None) -> Crm:
+def new_crm(
+    tmp_path: Path,
+    *,
+    models: bool = True,
+    postgres: tuple[str, str] | None = None,
+    spreadsheet: bool = False,
+) -> Crm:
     """The demo CRM in a fresh SQLite store, a fresh ledger, and (with `models`) stored models.
 
-    `postgres` (url, schema) puts store and ledger in that PostgreSQL schema instead."""
+    `postgres` (url, schema) puts store and ledger in that PostgreSQL schema instead;
+    `spreadsheet` puts the store in a folder of CSV sheets (the ledger stays SQLite)."""
     crm_url = f"sqlite:///{tmp_path / 'crm.sqlite'}" if postgres is None else postgres[0]
+    if spreadsheet:
+        crm_url = f"spreadsheet:{tmp_path / 'crm_csv'}"
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}" if postgres is None else postgres[0]
     schema = None if postgres is None else postgres[1]
-    store = SqlRecordStore(crm_url, schema=schema)
+    store = open_store(crm_url, schema=schema)
     crm = demo()
     for entity in (Entity.COMPANY, Entity.CONTACT, Entity.EMPLOYMENT):
         store.insert_records(TENANT, entity, crm.records[entity])
@@ -78,7 +88,7 @@ def new_crm(tmp_path: Path, *, models: bool = True, postgres: tuple[str, str] | 
                 settings_fingerprint=model.settings_fingerprint,
                 trained_on=int(model.metadata["records"]),
             )
-    return Crm(store, ledger, crm_url, ledger_url)
+    return Crm(store, ledger, crm_url, ledger_url, schema)
 
 
 def records(store: RecordStore, tenant: str = TENANT) -> dict[Entity, EntityRecords]:

@@ -34,7 +34,7 @@ from crm_hygiene.matching.labels import reviewer_labels
 from crm_hygiene.matching.model_store import model_for
 from crm_hygiene.matching.pairs import empty_pair_table, records_to_rescore
 from crm_hygiene.matching.proposals import build_merge_proposals, merge_change_id, send_to_review
-from crm_hygiene.matching.records import EntityRecords
+from crm_hygiene.matching.records import ENTITIES, EntityRecords
 from crm_hygiene.matching.schemas import merge_proposals_schema
 from crm_hygiene.matching.tenant import dedupe_tenant
 from crm_hygiene.model import Entity, Status
@@ -472,21 +472,33 @@ def test_reviewer_decisions_are_pairwise_labels(crm: Crm) -> None:
     assert reviewer_labels(crm.ledger, TENANT, Entity.COMPANY).empty
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+# --- the write path under faults, on every store ------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "spreadsheet"])
+def any_crm(request: pytest.FixtureRequest, tmp_path: Path) -> Crm:
+    """The demo CRM in a SQLite store, a PostgreSQL schema, or a folder of CSV sheets."""
+    if request.param == "postgresql":
+        engine = request.getfixturevalue("postgres_engine")
+        schema = request.getfixturevalue("postgres_schema")
+        return new_crm(tmp_path / "crm", postgres=(engine.url.render_as_string(hide_password=False), schema))
+    return new_crm(tmp_path / "crm", spreadsheet=request.param == "spreadsheet")
+
+
+def _twin(crm: Crm, tmp_path: Path) -> Crm:
+    """The same demo CRM, fresh, in the same kind of store (SQLite for PostgreSQL)."""
+    return new_crm(tmp_path / "twin", spreadsheet=crm.crm_url.startswith("spreadsheet:"))
+
+
 def test_a_crash_between_the_store_write_and_the_audit_is_completed_by_the_rerun(
-    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    any_crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The kill point: the store committed the first merge, the audit write never happened.
     # The rerun found the merge in the store and said `already_merged` without auditing it,
     # its proposals stayed `proposed`, and `unmerge` failed with "no merge in the audit log".
-    if backend == "sqlite":
-        crm = new_crm(tmp_path / "crashed")
-    else:
-        engine = request.getfixturevalue("postgres_engine")
-        schema = request.getfixturevalue("postgres_schema")
-        crm = new_crm(tmp_path, postgres=(engine.url.render_as_string(hide_password=False), schema))
+    crm = any_crm
     found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
-    uninterrupted = new_crm(tmp_path / "uninterrupted")
+    uninterrupted = _twin(crm, tmp_path)
     clean = apply_merge_proposals(_writer(uninterrupted, "run-1"), found.proposals, tenant=TENANT)
     assert clean.counts()["merged"] > 1
 
@@ -526,22 +538,26 @@ import pandas as pd
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
 from crm_hygiene.ledger import Ledger
-from crm_hygiene.stores import SqlRecordStore
+from crm_hygiene.stores import open_store
 
-crm_url, ledger_url, proposals, tenant, policy = sys.argv[1:6]
-ledger = Ledger.open(ledger_url)
+crm_url, ledger_url, schema, proposals, tenant, policy = sys.argv[1:7]
+ledger = Ledger.open(ledger_url, schema=schema or None)
 # SIGKILL, as a power cut or the OOM killer would: the store has committed, the audit not.
 ledger.record_audit = lambda entries: os.kill(os.getpid(), signal.SIGKILL)
-writer = AuditedWriter(SqlRecordStore(crm_url), ledger, run_id="run-1", policy_version=policy)
+store = open_store(crm_url, schema=schema or None)
+writer = AuditedWriter(store, ledger, run_id="run-1", policy_version=policy)
 apply_merge_proposals(writer, pd.read_pickle(proposals), tenant=tenant)
 """
 
 
-def test_a_process_killed_after_the_store_write_is_completed_by_the_rerun(crm: Crm, tmp_path: Path) -> None:
+def test_a_process_killed_after_the_store_write_is_completed_by_the_rerun(
+    any_crm: Crm, tmp_path: Path
+) -> None:
+    crm = any_crm
     found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
     frame = tmp_path / "proposals.pkl"
     found.proposals.to_pickle(frame)
-    args = [crm.crm_url, crm.ledger_url, str(frame), TENANT, DEFAULT_POLICY_VERSION]
+    args = [crm.crm_url, crm.ledger_url, crm.schema or "", str(frame), TENANT, DEFAULT_POLICY_VERSION]
     killed = subprocess.run(
         [sys.executable, "-c", _KILLED_AFTER_THE_STORE_WRITE, *args],
         capture_output=True,
@@ -549,12 +565,11 @@ def test_a_process_killed_after_the_store_write_is_completed_by_the_rerun(crm: C
         timeout=300,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    merged_away = crm.store.snapshot(TENANT, Entity.COMPANY)["merged_into"].notna().sum()
-    merged_away += crm.store.snapshot(TENANT, Entity.CONTACT)["merged_into"].notna().sum()
+    merged_away = sum(crm.store.snapshot(TENANT, entity)["merged_into"].notna().sum() for entity in ENTITIES)
     assert merged_away >= 1 and not crm.ledger.audit_entries()
 
     again = apply_merge_proposals(_writer(crm, "run-2"), found.proposals, tenant=TENANT)
-    uninterrupted = new_crm(tmp_path / "uninterrupted")
+    uninterrupted = _twin(crm, tmp_path)
     clean = apply_merge_proposals(_writer(uninterrupted, "run-1"), found.proposals, tenant=TENANT)
     assert again.counts()["merged"] == clean.counts()["merged"]
     assert len(crm.ledger.audit_entries(action=AuditAction.APPLY)) == len(
@@ -574,10 +589,11 @@ def _loser_case(crm: Crm) -> tuple[pd.DataFrame, pd.Series]:
     [("phone", "+44 20 7946 0000"), ("email", "rep.corrected@example.com"), ("status", "flagged")],
 )
 def test_a_rep_edit_to_the_loser_since_the_snapshot_turns_the_merge_into_a_conflict(
-    crm: Crm, field: str, value: str
+    any_crm: Crm, field: str, value: str
 ) -> None:
     # The loser was guarded by its version at apply time: the rep's edit made after the
     # snapshot was buried in a merged-away record.
+    crm = any_crm
     auto, row = _loser_case(crm)
     entity = Entity(row["entity"])
     name = field if field != "email" or entity is Entity.CONTACT else "website"
@@ -594,9 +610,10 @@ def test_a_rep_edit_to_the_loser_since_the_snapshot_turns_the_merge_into_a_confl
     assert item.state is ReviewState.OPEN and "edited since the snapshot" in item.reason
 
 
-def test_the_tools_own_audited_write_to_the_loser_is_no_conflict(crm: Crm) -> None:
+def test_the_tools_own_audited_write_to_the_loser_is_no_conflict(any_crm: Crm) -> None:
     # A company merge re-points the contact's company_id and bumps its version; the contact's
     # own merge later in the run must still go through.
+    crm = any_crm
     auto, row = _loser_case(crm)
     entity = Entity(row["entity"])
     current = crm.store.read(TENANT, entity, [row["loser_id"]]).iloc[0]
