@@ -7,22 +7,26 @@ record edited since the snapshot is not overwritten and its change goes to revie
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from crm_hygiene.ledger import (
-    AuditAction,
-    AuditEntry,
-    ChangeKind,
-    Ledger,
-    Proposal,
-    ProposalStatus,
+import pandas as pd
+
+from crm_hygiene.apply.batch import (
+    DUPLICATE,
+    SKIPPED_APPLIED,
+    SKIPPED_REVERTED,
+    BatchOutcome,
+    empty_changes,
+    recover,
+    write_batch,
 )
+from crm_hygiene.ledger import AuditAction, AuditEntry, ChangeKind, Ledger, Proposal
 from crm_hygiene.ledger.change_id import make_change_id
+from crm_hygiene.ledger.codec import dumps
 from crm_hygiene.model import Entity
-from crm_hygiene.stores import ChangeResult, FieldChange, Outcome, RecordStore, StoreError
-from crm_hygiene.stores.concurrency import canonical
+from crm_hygiene.stores import FieldChange, Outcome, RecordStore, StoreError
+from crm_hygiene.stores.changes import ROLLED_BACK_REASON
 from crm_hygiene.stores.operations import flag_changes, merge_changes
 
 ACTOR_PIPELINE = "crm-hygiene"
@@ -49,15 +53,45 @@ class WriteSummary:
         }
 
 
-def _change(proposal: Proposal) -> FieldChange:
-    return FieldChange(
-        Entity(proposal.entity),
-        proposal.record_id,
-        proposal.field,
-        proposal.old_value,
-        proposal.new_value,
-        proposal.expected_version,
-        proposal.change_id,
+def proposal_frame(proposals: Sequence[Proposal], *, group_id: str | None = None) -> pd.DataFrame:
+    """A change frame (`batch.CHANGE_FRAME`) of proposals, all in `group_id` when given."""
+    if not proposals:
+        return empty_changes()
+    return pd.DataFrame(
+        {
+            "change_id": [p.change_id for p in proposals],
+            "tenant": [p.tenant for p in proposals],
+            "entity": [p.entity for p in proposals],
+            "record_id": [p.record_id for p in proposals],
+            "field": [p.field for p in proposals],
+            "old_value": [p.old_value for p in proposals],
+            "new_value": [p.new_value for p in proposals],
+            "kind": [p.kind.value for p in proposals],
+            "source": [p.source for p in proposals],
+            "evidence": [dumps(p.evidence) for p in proposals],
+            "confidence": [float(p.confidence) for p in proposals],
+            "expected_version": pd.array([p.expected_version for p in proposals], dtype="Int64"),
+            "group_id": [group_id] * len(proposals),
+        }
+    )
+
+
+def summary_of(outcome: BatchOutcome, group_id: str | None = None) -> WriteSummary:
+    """The per-call summary of a batch (one group's rows when `group_id` is given)."""
+    rows = outcome.changes
+    if group_id is not None:
+        rows = rows[rows["group_id"] == group_id]
+
+    def ids(*names: str) -> list[str]:
+        return rows.loc[rows["outcome"].isin(names), "change_id"].tolist()
+
+    return WriteSummary(
+        applied=rows.loc[rows["audited"], "change_id"].tolist(),
+        skipped_already_applied=ids(SKIPPED_APPLIED, DUPLICATE),
+        conflicts=ids(Outcome.CONFLICT.value, Outcome.ROLLED_BACK.value),
+        rejected=ids(Outcome.REJECTED.value, Outcome.MISSING.value),
+        skipped_reverted=ids(SKIPPED_REVERTED),
+        group_id=group_id,
     )
 
 
@@ -86,106 +120,33 @@ class AuditedWriter:
         proposals: Sequence[Proposal],
         *,
         group_id: str | None = None,
-        all_or_nothing: bool = False,
         reapply_reverted: bool = False,
     ) -> WriteSummary:
-        """Apply proposals (of any tenants) with optimistic concurrency; conflicts go to review."""
+        """Apply proposals with optimistic concurrency; conflicts go to review. With `group_id`
+        they are one all-or-nothing group (a merge, a flag) and their audit entries name it."""
         summary = WriteSummary(group_id=group_id)
-        self.ledger.record_proposals(proposals)
-        done = self.ledger.applied_change_ids(p.change_id for p in proposals)
-        summary.skipped_already_applied = [p.change_id for p in proposals if p.change_id in done]
-        pending = [p for p in proposals if p.change_id not in done]
-        if not reapply_reverted:
-            # A change a person reverted is not put back by the next run proposing it again.
-            reverted = self._reverted(pending)
-            summary.skipped_reverted = [p.change_id for p in pending if p.change_id in reverted]
-            pending = [p for p in pending if p.change_id not in reverted]
-        by_tenant: dict[str, list[Proposal]] = defaultdict(list)
-        for proposal in pending:
-            by_tenant[proposal.tenant].append(proposal)
-        for tenant, batch in by_tenant.items():
-            index = {p.change_id: p for p in batch}
-            report = self.store.apply_changes(
-                tenant, [_change(p) for p in batch], all_or_nothing=all_or_nothing
+        for tenant in dict.fromkeys(p.tenant for p in proposals):
+            mine = [p for p in proposals if p.tenant == tenant]
+            outcome = self.apply_frame(
+                tenant, proposal_frame(mine, group_id=group_id), reapply_reverted=reapply_reverted
             )
-            self._settle(tenant, index, report.results, group_id, summary)
+            part = summary_of(outcome)
+            summary.applied += part.applied
+            summary.skipped_already_applied += part.skipped_already_applied
+            summary.conflicts += part.conflicts
+            summary.rejected += part.rejected
+            summary.skipped_reverted += part.skipped_reverted
         return summary
 
-    def _reverted(self, proposals: Sequence[Proposal]) -> set[str]:
-        by_tenant: dict[str, list[str]] = defaultdict(list)
-        for proposal in proposals:
-            by_tenant[proposal.tenant].append(proposal.change_id)
-        return {
-            known.change_id
-            for tenant, ids in by_tenant.items()
-            for known in self.ledger.proposals(tenant, status=ProposalStatus.REVERTED, change_ids=ids)
-        }
+    def apply_frame(
+        self, tenant: str, changes: pd.DataFrame, *, reapply_reverted: bool = False
+    ) -> BatchOutcome:
+        """Apply a whole frame of one tenant's changes as one batch (`apply.batch`)."""
+        return write_batch(self, tenant, changes, reapply_reverted=reapply_reverted)
 
-    def _settle(
-        self,
-        tenant: str,
-        index: dict[str, Proposal],
-        results: Iterable[ChangeResult],
-        group_id: str | None,
-        summary: WriteSummary,
-    ) -> None:
-        entries: list[AuditEntry] = []
-        review: dict[str, list[str]] = defaultdict(list)
-        for result in results:
-            proposal = index[result.change.change_id or ""]
-            if result.outcome in (Outcome.APPLIED, Outcome.ALREADY_APPLIED):
-                evidence = dict(proposal.evidence)
-                if result.outcome is Outcome.ALREADY_APPLIED:
-                    # The value was in place already (a re-run after a crash, or the same fix by hand).
-                    evidence["already_in_place"] = True
-                entries.append(
-                    self._entry(proposal, AuditAction.APPLY, group_id, result.version_after, evidence)
-                )
-                summary.applied.append(proposal.change_id)
-            elif result.outcome is Outcome.CONFLICT:
-                review[f"conflict: {result.reason}"].append(proposal.change_id)
-                summary.conflicts.append(proposal.change_id)
-            else:
-                review[f"{result.outcome.value}: {result.reason}"].append(proposal.change_id)
-                summary.rejected.append(proposal.change_id)
-        self.ledger.record_audit(entries)
-        self.ledger.set_status([e.change_id for e in entries], ProposalStatus.APPLIED)
-        self.ledger.set_status(summary.conflicts, ProposalStatus.CONFLICT)
-        self.ledger.set_status(summary.rejected, ProposalStatus.REJECTED)
-        for reason, change_ids in review.items():
-            # Reopen: an approved change that now conflicts needs a reviewer again.
-            self.ledger.enqueue_review(change_ids, reason, reopen=True)
-
-    def _entry(
-        self,
-        proposal: Proposal,
-        action: AuditAction,
-        group_id: str | None,
-        version_after: int | None,
-        evidence: dict,
-        *,
-        before: object = None,
-        after: object = None,
-        kind: ChangeKind | None = None,
-    ) -> AuditEntry:
-        forward = action is AuditAction.APPLY
-        return AuditEntry(
-            change_id=proposal.change_id,
-            tenant=proposal.tenant,
-            entity=proposal.entity,
-            record_id=proposal.record_id,
-            field=proposal.field,
-            before=proposal.old_value if forward else before,
-            after=proposal.new_value if forward else after,
-            actor=self.actor,
-            run_id=self.run_id,
-            policy_version=self.policy_version,
-            evidence=evidence,
-            kind=kind or proposal.kind,
-            action=action,
-            group_id=group_id,
-            version_after=version_after,
-        )
+    def recover(self, tenant: str) -> list[BatchOutcome]:
+        """Complete what a crash interrupted: the tenant's batches still open (`apply.batch`)."""
+        return recover(self, tenant)
 
     def _proposals_for(
         self,
@@ -220,6 +181,7 @@ class AuditedWriter:
     def flag(
         self, tenant: str, entity: Entity, record_id: str, code: str, *, reason: str = ""
     ) -> WriteSummary:
+        self.recover(tenant)
         rows = self.store.read(tenant, entity, [record_id])
         if rows.empty:
             raise StoreError(f"{entity} {record_id} does not exist for tenant {tenant!r}")
@@ -230,8 +192,8 @@ class AuditedWriter:
         proposals = self._proposals_for(tenant, changes, ChangeKind.FLAG, "flag", evidence)
         # One flag is one group (its flags and status writes): reverting either reverts both.
         head = next(p for p in proposals if p.field == "flags")
-        group_id = f"flag-{head.change_id}-{self._generation(head.change_id)}"
-        return self.apply(proposals, group_id=group_id, all_or_nothing=True, reapply_reverted=True)
+        group_id = group_name("flag", head.change_id, self.ledger.writes.revert_counts([head.change_id]))
+        return self.apply(proposals, group_id=group_id, reapply_reverted=True)
 
     def merge(
         self,
@@ -253,16 +215,23 @@ class AuditedWriter:
         value it expects, so a rep's edit since the snapshot turns the merge into a conflict.
         `confidence` is the match probability for a matcher's merge (1.0 for a person's).
         `loser_version` is the loser's version the decision was made on (`merge_changes`).
+        A merge a crash interrupted is completed first; asked for again, it is returned.
         """
+        completed = self.recover(tenant)
         try:
             changes = merge_changes(
                 self.store, tenant, entity, survivor_id, loser_id, loser_version=loser_version
             )
         except StoreError:
-            # The loser merged already: by an attempt a crash cut short of its audit, or not.
-            completed = self.complete_interrupted_merge(tenant, entity, survivor_id, loser_id)
-            if completed is not None:
-                return completed
+            head_id = make_change_id(
+                tenant, entity.value, loser_id, "merged_into", survivor_id, ChangeKind.MERGE
+            )
+            for outcome in completed:
+                heads = outcome.changes[
+                    (outcome.changes["change_id"] == head_id) & outcome.changes["audited"]
+                ]
+                if len(heads):
+                    return summary_of(outcome, str(heads["group_id"].iloc[0]))
             raise
         for name, (old, new) in (survivor_values or {}).items():
             changes.append(FieldChange(entity, survivor_id, name, old, new))
@@ -274,69 +243,14 @@ class AuditedWriter:
             {"survivor": survivor_id, "loser": loser_id, **(evidence or {})},
             confidence,
         )
-        # A re-point an interrupted attempt wrote (one sheet replaced, the next not) is no longer
-        # found by `merge_changes`; its recorded proposal joins the group, so it is audited
-        # (as already in place) and an unmerge restores it.
-        known = {p.change_id for p in proposals}
-        proposals += [
-            p
-            for p in self.merge_intent(tenant, survivor_id, loser_id)
-            if p.change_id not in known and p.record_id != loser_id and p.old_value == loser_id
-        ]
         # The merge is named by its defining change (the loser's merged_into), once per generation.
         head = next(p for p in proposals if p.field == "merged_into")
-        group_id = f"merge-{head.change_id}-{self._generation(head.change_id)}"
-        summary = self.apply(proposals, group_id=group_id, all_or_nothing=True, reapply_reverted=True)
+        proposals = [head, *(p for p in proposals if p is not head)]
+        group_id = group_name("merge", head.change_id, self.ledger.writes.revert_counts([head.change_id]))
+        summary = self.apply(proposals, group_id=group_id, reapply_reverted=True)
         if summary.conflicts or summary.rejected:
             raise StoreError(f"merge of {entity} {loser_id} into {survivor_id} not applied: see review queue")
         return summary
-
-    def complete_interrupted_merge(
-        self, tenant: str, entity: Entity, survivor_id: str, loser_id: str
-    ) -> WriteSummary | None:
-        """Finish a merge whose store write committed (in full, or the loser's sheet of a
-        spreadsheet folder) and whose audit did not: a crash came between.
-
-        The merge's proposals, recorded before the store write (`merge_intent`), are applied
-        again as one group: what is in place is audited as already in place, what the crash
-        left unwritten is written, and the proposals' status and the group id `unmerge` needs
-        follow. None when the loser is not merged into the survivor, or when no intent is
-        found (the merge was then made outside this tool, or is audited already).
-        """
-        current = self.store.read(tenant, entity, [loser_id])
-        if current.empty or canonical(current.iloc[0]["merged_into"]) != survivor_id:
-            return None
-        head_id = make_change_id(tenant, entity.value, loser_id, "merged_into", survivor_id, ChangeKind.MERGE)
-        heads = self.ledger.proposals(tenant, change_ids=[head_id])
-        if not heads or heads[0].status in (ProposalStatus.APPLIED, ProposalStatus.REVERTED):
-            return None
-        members = [p for p in self.merge_intent(tenant, survivor_id, loser_id) if p.change_id != head_id]
-        if not members and heads[0].evidence.get("loser") != loser_id:
-            return None
-        group_id = f"merge-{head_id}-{self._generation(head_id)}"
-        summary = self.apply(
-            [heads[0], *members], group_id=group_id, all_or_nothing=True, reapply_reverted=True
-        )
-        if summary.conflicts or summary.rejected:
-            raise StoreError(
-                f"merge of {entity} {loser_id} into {survivor_id} could not be completed: see review queue"
-            )
-        return summary if summary.applied else None
-
-    def merge_intent(self, tenant: str, survivor_id: str, loser_id: str) -> list[Proposal]:
-        """The proposals of a merge of `loser_id` into `survivor_id` recorded and not yet
-        applied: what an attempt interrupted by a crash meant to write (`apply` records the
-        proposals before it writes the store)."""
-        pending = self.ledger.proposals(tenant, kind=ChangeKind.MERGE, status=ProposalStatus.PROPOSED)
-        return [
-            p
-            for p in pending
-            if p.evidence.get("survivor") == survivor_id and p.evidence.get("loser") == loser_id
-        ]
-
-    def _generation(self, change_id: str) -> int:
-        """How many times this change was reverted: a re-merge after an unmerge is a new merge."""
-        return len(self.ledger.audit_entries(change_id=change_id, action=AuditAction.REVERT))
 
     # -- undo ------------------------------------------------------------------------------
 
@@ -350,6 +264,10 @@ class AuditedWriter:
         applied = self.ledger.audit_entries(group_id=group_id, action=AuditAction.APPLY)
         if not applied:
             raise StoreError(f"no {what} {group_id!r} in the audit log")
+        if self.ledger.writes.open_batches(applied[0].tenant):
+            # Complete an interrupted write first: it may hold part of this group.
+            self.recover(applied[0].tenant)
+            applied = self.ledger.audit_entries(group_id=group_id, action=AuditAction.APPLY)
         # In effect: the change's latest entry is this group's apply (not a revert, nor a later
         # merge's apply of the same change after an unmerge and a re-merge).
         latest = self.ledger.latest_audit({e.change_id for e in applied})
@@ -390,45 +308,38 @@ class AuditedWriter:
         self, entries: Sequence[AuditEntry], *, group_id: str | None, all_or_nothing: bool
     ) -> WriteSummary:
         summary = WriteSummary(group_id=group_id)
-        by_tenant: dict[str, list[AuditEntry]] = defaultdict(list)
-        for entry in entries:
-            by_tenant[entry.tenant].append(entry)
-        for tenant, batch in by_tenant.items():
-            changes = [
-                FieldChange(Entity(e.entity), e.record_id, e.field, e.after, e.before, change_id=e.change_id)
-                for e in batch
-            ]
-            report = self.store.apply_changes(tenant, changes, all_or_nothing=all_or_nothing)
-            by_id = {e.change_id: e for e in batch}
-            written: list[AuditEntry] = []
-            for result in report.results:
-                entry = by_id[result.change.change_id or ""]
-                if result.outcome in (Outcome.APPLIED, Outcome.ALREADY_APPLIED):
-                    written.append(
-                        AuditEntry(
-                            change_id=entry.change_id,
-                            tenant=entry.tenant,
-                            entity=entry.entity,
-                            record_id=entry.record_id,
-                            field=entry.field,
-                            before=entry.after,
-                            after=entry.before,
-                            actor=self.actor,
-                            run_id=self.run_id,
-                            policy_version=self.policy_version,
-                            evidence={"reverts": entry.id, "reverted_run": entry.run_id},
-                            kind=ChangeKind.REVERT,
-                            action=AuditAction.REVERT,
-                            group_id=entry.group_id,
-                            version_after=result.version_after,
-                        )
-                    )
-                    summary.applied.append(entry.change_id)
-                else:
-                    summary.conflicts.append(entry.change_id)
-            if all_or_nothing and summary.conflicts:
-                reasons = "; ".join(r.reason for r in report.results if r.reason)[:500]
+        for tenant in dict.fromkeys(e.tenant for e in entries):
+            batch = [e for e in entries if e.tenant == tenant]
+            frame = pd.DataFrame(
+                {
+                    "change_id": [e.change_id for e in batch],
+                    "tenant": tenant,
+                    "entity": [e.entity for e in batch],
+                    "record_id": [e.record_id for e in batch],
+                    "field": [e.field for e in batch],
+                    "old_value": [e.after for e in batch],
+                    "new_value": [e.before for e in batch],
+                    "kind": ChangeKind.REVERT.value,
+                    "source": "revert",
+                    "evidence": [dumps({"reverts": e.id, "reverted_run": e.run_id}) for e in batch],
+                    "confidence": 1.0,
+                    "expected_version": pd.array([None] * len(batch), dtype="Int64"),
+                    "group_id": [e.group_id for e in batch],
+                }
+            )
+            outcome = write_batch(self, tenant, frame, action=AuditAction.REVERT, atomic=all_or_nothing)
+            part = summary_of(outcome)
+            failures = part.conflicts + part.rejected
+            if all_or_nothing and failures:
+                reasons = "; ".join(r for r in outcome.changes["reason"] if r and r != ROLLED_BACK_REASON)[
+                    :500
+                ]
                 raise StoreError(f"revert of {group_id or 'change'} not applied: {reasons}")
-            self.ledger.record_audit(written)
-            self.ledger.set_status([e.change_id for e in written], ProposalStatus.REVERTED)
+            summary.applied += part.applied
+            summary.conflicts += failures
         return summary
+
+
+def group_name(kind: str, head_change_id: str, reverts: Mapping[str, int]) -> str:
+    """`merge-<change id>-<generation>`: a merge made again after an unmerge is a new merge."""
+    return f"{kind}-{head_change_id}-{reverts.get(head_change_id, 0)}"

@@ -9,15 +9,18 @@ re-points the contacts whose own merge follows), and for each row:
   decided, applied or undone keeps its status: queuing is insert-if-absent.
 - `auto`: skipped when the pair became do-not-link since the proposals were built (read again
   here, never trusted from the frame), or when the merge is already in effect and audited (a
-  re-run); in effect but not audited (a crash came between the store write and the audit),
-  it is completed from the proposals recorded before the store write
-  (`AuditedWriter.complete_interrupted_merge`);
-  otherwise the survivor is read from the store and each survivorship value is written only
-  if the survivor still holds what the snapshot showed (timestamps compared as instants,
-  since the store may spell them differently). A survivor edited since goes to review as a
-  conflict, like the writer's own conflicts. The merge, its re-pointed references and the
-  survivor's new values are one all-or-nothing group with one audit entry per write, carrying
-  the run id, the policy version and the evidence (probability and explanation).
+  re-run). A batch a crash interrupted (the store written, the audit not, or only some sheets
+  of a spreadsheet folder replaced) is completed first from its intent in the ledger
+  (`apply.batch.recover`); its merges are reported `merged`, "completed".
+  The rest go in batches (`merges_per_batch`): survivors and losers are read from the store
+  once per batch, each survivorship value is written only if the survivor still holds what
+  the snapshot showed (timestamps compared as instants, since the store may spell them
+  differently), the loser is expected at the version the decision was made on (moved on only
+  by this tool's own audited writes), and every reference to a loser is found with one query
+  per kind of reference. A survivor or loser edited since goes to review as a conflict. Each
+  merge (the loser marked, its references re-pointed, the survivor's new values) is one
+  all-or-nothing group with one audit entry per write, carrying the run id, the policy
+  version and the evidence (probability and explanation); the batch is one store write.
 
 Merges never cross tenants: every proposal must belong to `tenant` (ValueError otherwise),
 and the store reads and writes within that tenant only.
@@ -32,17 +35,23 @@ from typing import Any
 
 import pandas as pd
 
-from crm_hygiene.apply.audited import AuditedWriter
-from crm_hygiene.ledger import ChangeKind, Proposal, ProposalStatus
+from crm_hygiene.apply.audited import AuditedWriter, group_name
+from crm_hygiene.apply.batch import BatchOutcome, empty_changes
+from crm_hygiene.ledger import AuditAction, ChangeKind, Proposal, ProposalStatus, make_change_id
+from crm_hygiene.ledger.codec import dumps
 from crm_hygiene.matching.decisions import AUTO, REVIEW
 from crm_hygiene.matching.records import ENTITIES
-from crm_hygiene.model import Entity, Status
+from crm_hygiene.model import REFERENCES_TO, Entity, Reference, Status
 from crm_hygiene.model.records import TIMESTAMP_FIELDS
 from crm_hygiene.model.snapshot import parse_timestamps
-from crm_hygiene.stores import StoreError
 from crm_hygiene.stores.concurrency import as_version, canonical
 
 Progress = Callable[[str], None]
+
+# Merges per store batch: one transaction (or one rewrite of each sheet) and a few ledger
+# statements per batch, while memory stays bounded at a million contacts.
+MERGES_PER_BATCH = 20_000
+COMPLETED = "completed: the audit a crash interrupted"
 
 
 OUTCOMES = ("merged", "already_merged", "conflict", "queued_for_review", "skipped_do_not_link")
@@ -117,6 +126,7 @@ def apply_merge_proposals(
     *,
     tenant: str,
     progress: Progress = lambda _: None,
+    merges_per_batch: int = MERGES_PER_BATCH,
 ) -> MergeOutcome:
     """Merge the `auto` proposals and queue the `review` ones (see the module docstring)."""
     outcome = MergeOutcome()
@@ -125,6 +135,8 @@ def apply_merge_proposals(
     strangers = proposals.loc[proposals["tenant"] != tenant, "tenant"].unique()
     if len(strangers):
         raise ValueError(f"merge proposals for tenant {tenant!r} hold rows of {sorted(map(str, strangers))}")
+    # A batch a crash interrupted is completed before anything else is judged.
+    completed = _completed_heads(writer.recover(tenant))
     order = {e.value: i for i, e in enumerate(ENTITIES)}
     ordered = proposals.assign(_order=proposals["entity"].map(order)).sort_values(
         ["_order", "cluster", "loser_id"], kind="stable"
@@ -134,79 +146,230 @@ def apply_merge_proposals(
     for _, row in review.iterrows():
         outcome.add(row, "queued_for_review", detail=str(row["reason"]))
     auto = ordered[ordered["decision"] == AUTO]
-    done = writer.ledger.applied_change_ids(auto["change_id"])
+    latest = writer.ledger.writes.latest_actions(auto["change_id"])
+    done = set(latest.loc[latest["action"] == AuditAction.APPLY.value, "change_id"])
     for entity_name, rows in auto.groupby("entity", sort=False):
         entity = Entity(entity_name)
         forbidden = writer.ledger.registry.do_not_link_pairs(tenant, entity.value)
         blocked = set(zip(forbidden["record_id_l"], forbidden["record_id_r"], strict=True))
+        todo = []
         for _, row in rows.iterrows():
             survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
             if (min(survivor, loser), max(survivor, loser)) in blocked:
                 outcome.add(row, "skipped_do_not_link", detail="a reviewer kept these records apart")
+            elif row["change_id"] in completed:
+                outcome.add(row, "merged", completed[row["change_id"]], detail=COMPLETED)
             elif row["change_id"] in done:
                 outcome.add(row, "already_merged")
             else:
-                _merge(writer, tenant, entity, row, outcome)
-        progress(f"merges {tenant}/{entity.value}: {outcome.counts()}")
+                todo.append(row)
+        for start in range(0, len(todo), merges_per_batch):
+            _merge_batch(
+                writer, tenant, entity, pd.DataFrame(todo[start : start + merges_per_batch]), outcome
+            )
+            progress(
+                f"merges {tenant}/{entity.value}: {min(start + merges_per_batch, len(todo)):,} of "
+                f"{len(todo):,} judged and written; {outcome.counts()}"
+            )
     return outcome
 
 
-def _merge(writer: AuditedWriter, tenant: str, entity: Entity, row: pd.Series, outcome: MergeOutcome) -> None:
-    survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
-    current = writer.store.read(tenant, entity, [survivor, loser])
-    current = current.set_index(current["id"].astype(str))
-    if loser in current.index and canonical(current.at[loser, "merged_into"]) == survivor:
-        completed = writer.complete_interrupted_merge(tenant, entity, survivor, loser)
-        if completed is not None:
-            outcome.add(row, "merged", completed.group_id, detail="completed: the audit a crash interrupted")
-            outcome.audit_entries += len(completed.applied)
-            return
-        # Merged already by a person (or by a run that audited it): nothing to do.
-        outcome.add(row, "already_merged", detail="the store holds the merge already")
-        return
-    values, problem = _survivor_values(current, survivor, json.loads(row["field_values"] or "[]"))
-    if problem is None:
-        try:
-            summary = writer.merge(
-                tenant,
-                entity,
-                survivor,
-                loser,
-                evidence=evidence_of(row),
-                survivor_values=values,
-                confidence=float(row["match_probability"]),
-                loser_version=_decided_version(writer, tenant, entity, current, loser, row["loser_version"]),
-            )
-        except StoreError as exc:
-            problem = str(exc)
+def _completed_heads(recovered: list[BatchOutcome]) -> dict[str, str]:
+    """The merges completed from an interrupted batch: head change id -> group id."""
+    heads: dict[str, str] = {}
+    for batch in recovered:
+        rows = batch.changes
+        written = rows[rows["group_id"].notna() & rows["field"].eq("merged_into") & rows["audited"]]
+        heads.update(zip(written["change_id"], written["group_id"].astype(str), strict=True))
+    return heads
+
+
+def _merge_batch(
+    writer: AuditedWriter, tenant: str, entity: Entity, rows: pd.DataFrame, outcome: MergeOutcome
+) -> None:
+    """Judge a batch of merges against the store's current rows, then write the good ones as
+    one batch of all-or-nothing groups (one per merge)."""
+    survivors = rows["survivor_id"].astype(str)
+    losers = rows["loser_id"].astype(str)
+    current = writer.store.read(tenant, entity, list(dict.fromkeys([*survivors, *losers])))
+    current = current.set_index(current["id"].astype(str), drop=False)
+    problems = _problems(current, rows)
+    held = [
+        canonical(current.at[loser, "merged_into"]) == survivor if loser in current.index else False
+        for survivor, loser in zip(survivors, losers, strict=True)
+    ]
+    go = [p is None and not h for p, h in zip(problems, held, strict=True)]
+    plan = rows[go]
+    versions = _decided_versions(writer, tenant, entity, current, plan)
+    changes, groups = _merge_changes(writer, tenant, entity, current, plan, versions)
+    written = writer.apply_frame(tenant, changes, reapply_reverted=True) if len(changes) else None
+    conflicts: list[tuple[pd.Series, str]] = []
+    for (_, row), problem, here in zip(rows.iterrows(), problems, held, strict=True):
+        if here:
+            # Merged already by a person (or by a run that audited it): nothing to do.
+            outcome.add(row, "already_merged", detail="the store holds the merge already")
+        elif problem is not None:
+            outcome.add(row, "conflict", detail=problem)
+            conflicts.append((row, problem))
         else:
-            outcome.add(row, "merged", summary.group_id)
-            outcome.audit_entries += len(summary.applied)
-            return
-    outcome.add(row, "conflict", detail=problem)
-    outcome.newly_queued += _queue(writer, row.to_frame().T, reason=f"conflict: {problem}")
+            group = groups[str(row["change_id"])]
+            assert written is not None
+            if written.group_written(group):
+                outcome.add(row, "merged", group)
+                in_group = written.changes[written.changes["group_id"] == group]
+                outcome.audit_entries += int(in_group["audited"].sum())
+            else:
+                # The writer queued the merge with its reason (a rep's edit since the snapshot).
+                reason = written.failed_groups[group]
+                outcome.add(row, "conflict", detail=reason)
+                outcome.newly_queued += 1
+    if conflicts:
+        frame = pd.DataFrame([row for row, _ in conflicts])
+        outcome.newly_queued += _queue(writer, frame, reasons=[f"conflict: {p}" for _, p in conflicts])
 
 
-def _decided_version(
-    writer: AuditedWriter, tenant: str, entity: Entity, current: pd.DataFrame, loser: str, snapshot: object
-) -> int | None:
-    """The loser's version the merge must find: the snapshot's, the one the decision was made
-    on, moved on only by this tool's own audited writes (a company merge re-pointing the
+def _problems(current: pd.DataFrame, rows: pd.DataFrame) -> list[str | None]:
+    """Per merge, why it cannot be made as decided (None when it can): a side missing or
+    merged away, or a survivor value edited since the snapshot."""
+    out: list[str | None] = []
+    for _, row in rows.iterrows():
+        survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
+        _values, problem = _survivor_values(current, survivor, json.loads(row["field_values"] or "[]"))
+        if problem is None:
+            problem = _sides_problem(current, row, survivor, loser)
+        out.append(problem)
+    return out
+
+
+def _sides_problem(current: pd.DataFrame, row: pd.Series, survivor: str, loser: str) -> str | None:
+    entity, tenant = str(row["entity"]), str(row["tenant"])
+    if survivor == loser:
+        return f"cannot merge {entity} {survivor} into itself"
+    for record_id in (survivor, loser):
+        if record_id not in current.index:
+            return f"{entity} {record_id} does not exist for tenant {tenant!r}"
+        if canonical(current.at[record_id, "status"]) == Status.MERGED.value:
+            return f"{entity} {record_id} is already merged into {canonical(current.at[record_id, 'merged_into'])}"
+    return None
+
+
+def _merge_changes(
+    writer: AuditedWriter,
+    tenant: str,
+    entity: Entity,
+    current: pd.DataFrame,
+    plan: pd.DataFrame,
+    versions: dict[str, int | None],
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The change frame of a batch of merges and each merge's group id (by its change id).
+
+    Per merge, in order: the loser's `merged_into` (the head, which names the merge), its
+    status, every reference to the loser re-pointed (records merged into it earlier too, so
+    no chain is left), and the survivor's new values.
+    """
+    if plan.empty:
+        return empty_changes(), {}
+    survivor_of = dict(zip(plan["loser_id"].astype(str), plan["survivor_id"].astype(str), strict=True))
+    generations = writer.ledger.writes.revert_counts(plan["change_id"])
+    references = (*REFERENCES_TO[entity], Reference(entity, "merged_into"))
+    pointing = []
+    for reference in references:
+        found = writer.store.find_references(tenant, reference, list(survivor_of))
+        found = found.assign(entity=reference.entity.value, field=reference.field)
+        if reference.entity is entity:
+            found = found[found["id"].astype(str) != found["value"].astype(str)]
+        pointing.append(found)
+    repoints = pd.concat(pointing, ignore_index=True)
+    repoints_by_loser = {
+        loser: part for loser, part in repoints.groupby(repoints["value"].astype(str), sort=False)
+    }
+    parts: list[dict[str, object]] = []
+    groups: dict[str, str] = {}
+    for _, row in plan.iterrows():
+        survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
+        group = group_name("merge", str(row["change_id"]), generations)
+        groups[str(row["change_id"])] = group
+        evidence = dumps({"survivor": survivor, "loser": loser, **evidence_of(row)})
+        base = {
+            "tenant": tenant,
+            "kind": ChangeKind.MERGE.value,
+            "source": "merge",
+            "evidence": evidence,
+            "confidence": float(row["match_probability"]),
+            "group_id": group,
+        }
+        version = versions.get(loser)
+        parts.append(
+            base
+            | {
+                "entity": entity.value,
+                "record_id": loser,
+                "field": "merged_into",
+                "expected_version": version,
+            }
+            | {"old_value": canonical(current.at[loser, "merged_into"]), "new_value": survivor}
+        )
+        parts.append(
+            base
+            | {"entity": entity.value, "record_id": loser, "field": "status", "expected_version": version}
+            | {"old_value": canonical(current.at[loser, "status"]), "new_value": Status.MERGED.value}
+        )
+        found = repoints_by_loser.get(loser)
+        if found is not None:
+            parts.extend(
+                base
+                | {"entity": e, "record_id": str(r), "field": f, "expected_version": None}
+                | {"old_value": loser, "new_value": survivor}
+                for e, r, f in zip(found["entity"], found["id"], found["field"], strict=True)
+            )
+        values, _ = _survivor_values(current, survivor, json.loads(row["field_values"] or "[]"))
+        parts.extend(
+            base
+            | {"entity": entity.value, "record_id": survivor, "field": name, "expected_version": None}
+            | {"old_value": old, "new_value": new}
+            for name, (old, new) in values.items()
+        )
+    frame = pd.DataFrame(parts)
+    frame["change_id"] = [
+        make_change_id(t, e, r, f, n, k)
+        for t, e, r, f, n, k in zip(
+            frame["tenant"],
+            frame["entity"],
+            frame["record_id"],
+            frame["field"],
+            frame["new_value"],
+            frame["kind"],
+            strict=True,
+        )
+    ]
+    frame["expected_version"] = pd.array(frame["expected_version"].tolist(), dtype="Int64")
+    return frame, groups
+
+
+def _decided_versions(
+    writer: AuditedWriter, tenant: str, entity: Entity, current: pd.DataFrame, plan: pd.DataFrame
+) -> dict[str, int | None]:
+    """Per loser, the version its merge must find: the snapshot's, the one the decision was
+    made on, moved on only by this tool's own audited writes (a company merge re-pointing the
     contact's `company_id` bumps its version and is no rep's edit). A version no audit entry
     explains is someone's edit: the merge then conflicts and goes to review."""
-    if pd.isna(snapshot):
-        return None
-    decided = int(snapshot)  # type: ignore[call-overload]
-    if loser not in current.index:
-        return decided
-    now = as_version(current.at[loser, "version"])
-    if now is None or now <= decided:
-        return decided
-    ours = {
-        e.version_after
-        for e in writer.ledger.audit_entries(tenant=tenant, entity=entity.value, record_id=loser)
-    }
-    return now if set(range(decided + 1, now + 1)) <= ours else decided
+    decided: dict[str, int | None] = {}
+    moved: dict[str, tuple[int, int]] = {}
+    for loser, snapshot in zip(plan["loser_id"].astype(str), plan["loser_version"], strict=True):
+        if pd.isna(snapshot):
+            decided[loser] = None
+            continue
+        decided[loser] = int(snapshot)
+        now = as_version(current.at[loser, "version"]) if loser in current.index else None
+        if now is not None and now > int(snapshot):
+            moved[loser] = (int(snapshot), now)
+    if moved:
+        ours = writer.ledger.writes.versions_written(tenant, entity.value, list(moved))
+        written = ours.groupby("record_id")["version_after"].agg(lambda v: {int(x) for x in v}).to_dict()
+        for loser, (snapshot, now) in moved.items():
+            if set(range(snapshot + 1, now + 1)) <= written.get(loser, set()):
+                decided[loser] = now
+    return decided
 
 
 def _survivor_values(
@@ -242,9 +405,9 @@ def _same(name: str, stored: str | None, snapshot: object) -> bool:
     return stored == seen
 
 
-def _queue(writer: AuditedWriter, rows: pd.DataFrame, *, reason: str | None = None) -> int:
-    """Record each row's defining change, put it in the review queue with its reason; returns
-    how many items were newly queued."""
+def _queue(writer: AuditedWriter, rows: pd.DataFrame, *, reasons: list[str] | None = None) -> int:
+    """Record each row's defining change, put it in the review queue with its reason (the
+    row's own, or `reasons` in row order); returns how many items were newly queued."""
     if rows.empty:
         return 0
     proposals = [
@@ -271,7 +434,6 @@ def _queue(writer: AuditedWriter, rows: pd.DataFrame, *, reason: str | None = No
     # Only fresh proposals become `queued`: one applied, rejected or undone keeps its history.
     fresh = ledger.proposals(proposals[0].tenant, status=ProposalStatus.PROPOSED, change_ids=ids)
     ledger.set_status([p.change_id for p in fresh], ProposalStatus.QUEUED)
-    by_reason: dict[str, list[str]] = {}
-    for proposal, (_, row) in zip(proposals, rows.iterrows(), strict=True):
-        by_reason.setdefault(reason or f"merge review: {row['reason']}", []).append(proposal.change_id)
-    return sum(ledger.enqueue_review(change_ids, text) for text, change_ids in by_reason.items())
+    texts = reasons or [f"merge review: {r}" for r in rows["reason"]]
+    items = [(p.change_id, p.tenant, text) for p, text in zip(proposals, texts, strict=True)]
+    return ledger.writes.enqueue_review_rows(items, reopen=False)

@@ -6,13 +6,12 @@ step after a crash converges instead of duplicating.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable
+from functools import cached_property
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from crm_hygiene.ledger import rows
 from crm_hygiene.ledger.codec import utc_now
@@ -33,24 +32,10 @@ from crm_hygiene.ledger.types import (
     ReviewItem,
     ReviewState,
 )
+from crm_hygiene.ledger.write_log import WriteLog, batches, insert_if_absent
 
-T = TypeVar("T")
-
-# Rows per executemany: large enough to amortise round trips, small enough to bound memory.
-ROWS_PER_BATCH = 5_000
 # Ids per IN (...) list, well below SQLite's and psycopg2's parameter limits.
 IDS_PER_QUERY = 500
-
-
-def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _insert_if_absent(connection: sa.Connection, table: sa.Table, key: list[str]) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 class Ledger:
@@ -82,6 +67,11 @@ class Ledger:
         """Deduplication bookkeeping (entity ids, do-not-link pairs, match models) in this ledger."""
         return DedupRegistry(self._engine, self._schema)
 
+    @cached_property
+    def writes(self) -> WriteLog:
+        """The write path's intents and bulk proposal and audit rows."""
+        return WriteLog(self._engine)
+
     @property
     def tenants(self) -> TenantRegistry:
         """The tenants this project runs."""
@@ -103,15 +93,8 @@ class Ledger:
     def record_proposals(self, proposals: Iterable[Proposal]) -> int:
         """Insert proposals not yet known by change_id; returns how many were new."""
         now = utc_now()
-        written = 0
-        with write_transaction(self._engine) as connection:
-            statement = _insert_if_absent(connection, proposal_table, ["change_id"]).returning(
-                proposal_table.c.change_id
-            )
-            for batch in _batches(proposals, ROWS_PER_BATCH):
-                unique = {p.change_id: rows.proposal_row(p, now) for p in batch}
-                written += len(connection.execute(statement, list(unique.values())).all())
-        return written
+        unique = {p.change_id: rows.proposal_row(p, now) for p in proposals}
+        return self.writes.record_proposal_rows(list(unique.values()))
 
     def proposals(
         self,
@@ -132,7 +115,7 @@ class Ledger:
             else:
                 result = [
                     row
-                    for batch in _batches(change_ids, IDS_PER_QUERY)
+                    for batch in batches(change_ids, IDS_PER_QUERY)
                     for row in connection.execute(query.where(proposal_table.c.change_id.in_(batch)))
                 ]
         found = [rows.proposal_from_row(row) for row in result]
@@ -143,7 +126,7 @@ class Ledger:
         value = ProposalStatus(status).value
         updated = 0
         with write_transaction(self._engine) as connection:
-            for batch in _batches(change_ids, IDS_PER_QUERY):
+            for batch in batches(change_ids, IDS_PER_QUERY):
                 statement = (
                     sa.update(proposal_table)
                     .where(proposal_table.c.change_id.in_(batch))
@@ -157,17 +140,11 @@ class Ledger:
     def record_audit(self, entries: Iterable[AuditEntry]) -> int:
         """Append audit entries; one already recorded (change_id, action, group_id) is skipped."""
         now = utc_now()
-        written = 0
-        key = ["change_id", "action", "group_id"]
-        with write_transaction(self._engine) as connection:
-            statement = _insert_if_absent(connection, audit_log, key).returning(audit_log.c.id)
-            for batch in _batches(entries, ROWS_PER_BATCH):
-                unique: dict[tuple[Any, ...], dict[str, Any]] = {}
-                for entry in batch:
-                    row = rows.audit_row(entry, now)
-                    unique.setdefault(tuple(row[k] for k in key), row)
-                written += len(connection.execute(statement, list(unique.values())).all())
-        return written
+        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for entry in entries:
+            row = rows.audit_row(entry, now)
+            unique.setdefault((row["change_id"], row["action"], row["group_id"]), row)
+        return self.writes.record_audit_rows(list(unique.values()), now)
 
     def audit_entries(
         self,
@@ -202,7 +179,7 @@ class Ledger:
         """Per change, the action and group of its latest audit entry: what is in effect now."""
         latest: dict[str, tuple[str, str | None]] = {}
         with self._engine.connect() as connection:
-            for batch in _batches(change_ids, IDS_PER_QUERY):
+            for batch in batches(change_ids, IDS_PER_QUERY):
                 newest = (
                     sa.select(sa.func.max(audit_log.c.id))
                     .where(audit_log.c.change_id.in_(batch))
@@ -233,7 +210,7 @@ class Ledger:
         queued = 0
         now = utc_now()
         with write_transaction(self._engine) as connection:
-            for batch in _batches(dict.fromkeys(change_ids), IDS_PER_QUERY):
+            for batch in batches(dict.fromkeys(change_ids), IDS_PER_QUERY):
                 known = sa.select(proposal_table.c.change_id).where(proposal_table.c.change_id.in_(batch))
                 missing = set(batch) - set(connection.execute(known).scalars())
                 if missing:
@@ -248,7 +225,7 @@ class Ledger:
                     sa.literal(now, review_queue.c.queued_at.type),
                 ).where(proposal_table.c.change_id.in_(batch))
                 statement = (
-                    _insert_if_absent(connection, review_queue, ["change_id"])
+                    insert_if_absent(connection, review_queue, ["change_id"])
                     .from_select(["change_id", "tenant", "reason", "state", "queued_at"], source)
                     .returning(review_queue.c.change_id)
                 )
@@ -342,7 +319,7 @@ class Ledger:
         """
         found: dict[str, Decision] = {}
         with self._engine.connect() as connection:
-            for batch in _batches(dict.fromkeys(change_ids), IDS_PER_QUERY):
+            for batch in batches(dict.fromkeys(change_ids), IDS_PER_QUERY):
                 query = sa.select(decisions).where(decisions.c.change_id.in_(batch)).order_by(decisions.c.id)
                 for row in connection.execute(query):
                     found[row.change_id] = rows.decision_from_row(row)

@@ -254,3 +254,43 @@ run_policies = sa.Table(
     sa.Column("pinned_at", UtcDateTime, nullable=False),
     sa.PrimaryKeyConstraint("run_id", "tenant"),
 )
+
+# -- the write path (migration 0005) ------------------------------------------------------------
+# A batch of changes is announced here before the store is written (the write-ahead intent)
+# and closed once its audit entries, statuses and review items are written. A batch still
+# open is one a crash interrupted: the next writer of the tenant completes it from these rows.
+write_batches = sa.Table(
+    "write_batches",
+    metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("run_id", sa.String(255), nullable=True),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("changes", sa.BigInteger, nullable=False),
+    # apply or revert; atomic: each group is all-or-nothing (a merge, an unmerge).
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("atomic", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("closed_at", UtcDateTime, nullable=True),
+    sa.Index("ix_write_batches_tenant_state", "tenant", "state"),
+)
+
+# What a batch means to write, change by change, in order: the value it expects, the value it
+# writes, the record version the decision was made on and the group it belongs to (a merge).
+# The proposal (by change id) holds the rest: entity, record, field, kind and evidence.
+write_intents = sa.Table(
+    "write_intents",
+    metadata,
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("change_id", sa.String(64), nullable=False),
+    sa.Column("group_id", sa.String(255), nullable=False, server_default=NO_GROUP),
+    sa.Column("old_value", sa.Text, nullable=False),
+    sa.Column("new_value", sa.Text, nullable=False),
+    sa.Column("expected_version", sa.BigInteger, nullable=True),
+    # The audit evidence when it is not the proposal's (an undo names the entry it undoes).
+    sa.Column("evidence", sa.Text, nullable=True),
+    sa.PrimaryKeyConstraint("batch_id", "seq"),
+)

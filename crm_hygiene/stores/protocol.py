@@ -108,3 +108,9 @@ class RecordStore(Protocol):
     ) -> ApplyReport:
         """Write field changes with optimistic concurrency, one version bump per record."""
         ...
+
+    def apply_change_frame(self, tenant: str, changes: pd.DataFrame) -> pd.DataFrame:
+        """Write a batch of changes (`stores.changes.CHANGE_COLUMNS`) judged all at once
+        (`stores.changes.judge`): one version bump per record, each `group_id` all-or-nothing.
+        Returns the changes with their outcome, reason and version after the write."""
+        ...

@@ -17,16 +17,16 @@ from pathlib import Path
 import pandas as pd
 
 from crm_hygiene.model import Entity, Reference, spec
-from crm_hygiene.stores.concurrency import (
-    RecordPlan,
-    blocks_group,
-    canonical,
-    group_by_record,
-    plan_record,
-    rolled_back,
-    written,
+from crm_hygiene.stores.changes import (
+    change_frame,
+    judge,
+    normalized_changes,
+    record_writes,
+    results_of,
+    with_versions_after,
+    written_fields,
 )
-from crm_hygiene.stores.protocol import ApplyReport, ChangeResult, FieldChange, Outcome, StoreError
+from crm_hygiene.stores.protocol import ApplyReport, FieldChange, StoreError
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
 
 
@@ -164,49 +164,39 @@ class SpreadsheetRecordStore:
     ) -> ApplyReport:
         if not changes:
             return ApplyReport([])
-        with self._locked():
-            frames = {entity: self._load(entity) for entity in {c.entity for c in changes}}
-            plans = [self._plan(frames, tenant, group) for group in group_by_record(changes).values()]
-            if all_or_nothing and blocks_group(plans):
-                return ApplyReport(rolled_back(plans))
-            results: list[ChangeResult] = []
-            touched: set[Entity] = set()
-            now = utc_now_text()
-            for plan in plans:
-                if not plan.to_set:
-                    results.extend(plan.results)
-                    continue
-                entity = plan.results[0].change.entity
-                frame = frames[entity]
-                row = frame.index[(frame["tenant"] == tenant) & (frame["id"] == plan.record_id)][0]
-                version_after = (plan.current_version or 0) + 1
-                for name, value in plan.to_set.items():
-                    frame.at[row, name] = "" if value is None else value
-                frame.at[row, "version"] = str(version_after)
-                frame.at[row, "updated_at"] = now
-                touched.add(entity)
-                results.extend(written(plan, version_after))
-            for entity in touched:
-                self._save(entity, frames[entity])
-        return ApplyReport(results)
+        judged = self.apply_change_frame(tenant, change_frame(changes, all_or_nothing=all_or_nothing))
+        return ApplyReport(results_of(judged, changes))
 
-    @staticmethod
-    def _plan(frames: dict[Entity, pd.DataFrame], tenant: str, group: list[FieldChange]) -> RecordPlan:
-        frame = frames[group[0].entity]
-        rows = frame[(frame["tenant"] == tenant) & (frame["id"] == group[0].record_id)]
-        if len(rows) > 1:
-            reason = (
-                f"{group[0].entity} id {group[0].record_id} appears {len(rows)} times in the sheet: "
-                "give each row its own id"
-            )
-            return RecordPlan(
-                group[0].record_id,
-                None,
-                [ChangeResult(c, Outcome.REJECTED, reason=reason) for c in group],
-                {},
-            )
-        current = None if rows.empty else {k: canonical(v) for k, v in rows.iloc[0].items()}
-        return plan_record(group, current)
+    def apply_change_frame(self, tenant: str, changes: pd.DataFrame) -> pd.DataFrame:
+        """Judge a whole batch under the file lock and rewrite each touched sheet once.
+
+        Sheets are replaced one after the other (each atomically): a crash between two leaves
+        part of the batch written, which the writer's intent in the ledger completes on rerun.
+        """
+        frame = normalized_changes(changes)
+        if frame.empty:
+            return judge(frame, {})
+        with self._locked():
+            sheets = {name: self._load(Entity(name)) for name in pd.unique(frame["entity"])}
+            current = {
+                name: sheet[sheet["tenant"] == tenant].set_index("id", drop=False)
+                for name, sheet in sheets.items()
+            }
+            judged = judge(frame, current)
+            now = utc_now_text()
+            for name, wide in record_writes(judged).items():
+                sheet = sheets[name]
+                mine = sheet.index[sheet["tenant"] == tenant]
+                # Sheet row labels of the records written (their ids are unique: judged so).
+                at = pd.Series(mine, index=sheet.loc[mine, "id"].to_numpy()).loc[wide.index]
+                for field in written_fields(wide):
+                    chosen = wide[f"set:{field}"].to_numpy()
+                    values = wide.loc[chosen, field]
+                    sheet.loc[at[chosen].to_numpy(), field] = values.where(values.notna(), "").to_numpy()
+                sheet.loc[at.to_numpy(), "version"] = (wide["version"].fillna(0) + 1).astype(str).to_numpy()
+                sheet.loc[at.to_numpy(), "updated_at"] = now
+                self._save(Entity(name), sheet)
+        return with_versions_after(judged)
 
 
 def _write_book(book: dict[str, pd.DataFrame], target: Path) -> None:

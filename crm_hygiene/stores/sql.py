@@ -5,21 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from crm_hygiene.model import Entity, Reference, spec
-from crm_hygiene.stores.concurrency import (
-    RecordPlan,
-    blocks_group,
-    group_by_record,
-    lost_race,
-    plan_record,
-    rolled_back,
-    written,
+from crm_hygiene.stores.changes import (
+    change_frame,
+    judge,
+    normalized_changes,
+    record_writes,
+    results_of,
+    with_versions_after,
+    written_fields,
 )
-from crm_hygiene.stores.protocol import ApplyReport, ChangeResult, FieldChange, StoreError
+from crm_hygiene.stores.protocol import ApplyReport, FieldChange, StoreError
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
+from crm_hygiene.stores.sql_engine import create_store_engine, write_transaction
 from crm_hygiene.stores.sql_tables import build_metadata
 
 # Bound on values per IN (...) list: SQLite's default variable limit is 32766.
@@ -31,11 +33,19 @@ def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]
         yield values[start : start + size]
 
 
-class _LostRace(Exception):
-    """Raised inside an all-or-nothing transaction so the whole group rolls back."""
+# A batch whose records moved between the locked read and the write is judged again; with
+# row locks that does not happen, so a few attempts are plenty.
+_WRITE_ATTEMPTS = 3
+# Rows per INSERT into the staged table.
+_STAGE_ROWS = 10_000
 
-    def __init__(self, plans: list[RecordPlan], lost: RecordPlan) -> None:
-        self.results = [r for p in plans for r in (lost_race(p) if p is lost else rolled_back([p]))]
+
+class _LostRace(Exception):
+    """Raised inside the transaction so the whole batch rolls back and is judged again."""
+
+    def __init__(self, records: list[tuple[str, str]]) -> None:
+        super().__init__(f"{len(records)} records moved")
+        self.records = records
 
 
 class SqlRecordStore:
@@ -45,7 +55,7 @@ class SqlRecordStore:
         parsed = sa.engine.make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        engine = create_store_engine(url)
         if schema:
             engine = engine.execution_options(schema_translate_map={None: schema})
         self._engine = engine
@@ -144,52 +154,143 @@ class SqlRecordStore:
     ) -> ApplyReport:
         if not changes:
             return ApplyReport([])
-        try:
-            with self._engine.begin() as conn:
-                plans = self._plan(conn, tenant, changes)
-                if all_or_nothing and blocks_group(plans):
-                    return ApplyReport(rolled_back(plans))
-                results: list[ChangeResult] = []
-                for plan in plans:
-                    if not self._write(conn, tenant, plan):
-                        if all_or_nothing:
-                            raise _LostRace(plans, plan)
-                        results.extend(lost_race(plan))
-                    else:
-                        results.extend(
-                            written(plan, (plan.current_version or 0) + 1) if plan.to_set else plan.results
-                        )
-                return ApplyReport(results)
-        except _LostRace as race:
-            return ApplyReport(race.results)
+        judged = self.apply_change_frame(tenant, change_frame(changes, all_or_nothing=all_or_nothing))
+        return ApplyReport(results_of(judged, changes))
 
-    def _plan(self, conn: sa.Connection, tenant: str, changes: Sequence[FieldChange]) -> list[RecordPlan]:
-        grouped = group_by_record(changes)
-        current: dict[tuple[str, str], dict] = {}
-        by_entity: dict[str, list[str]] = {}
-        for entity_name, record_id in grouped:
-            by_entity.setdefault(entity_name, []).append(record_id)
-        for entity_name, ids in by_entity.items():
+    def apply_change_frame(self, tenant: str, changes: pd.DataFrame) -> pd.DataFrame:
+        """Judge and write a whole batch in one transaction: the current rows are read locked
+        (`FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), every change judged at once,
+        and each entity's records written by one guarded `UPDATE ... FROM` a staged table."""
+        frame = normalized_changes(changes)
+        if frame.empty:
+            return judge(frame, {})
+        for _attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with write_transaction(self._engine) as conn:
+                    judged = judge(frame, self._current_rows(conn, tenant, frame))
+                    lost = self._write(conn, tenant, record_writes(judged))
+                    if lost:
+                        # Rolls the whole batch back: it is judged again on the fresh rows.
+                        raise _LostRace(lost)
+                    return with_versions_after(judged)
+            except _LostRace as race:
+                moved = race.records
+        raise StoreError(
+            f"{self.description}: records kept changing while being written "
+            f"({len(moved)} records, e.g. {', '.join(f'{e} {r}' for e, r in moved[:5])}); try again"
+        )
+
+    def _current_rows(
+        self, conn: sa.Connection, tenant: str, changes: pd.DataFrame
+    ) -> dict[str, pd.DataFrame]:
+        current: dict[str, pd.DataFrame] = {}
+        for entity_name, ids in changes.groupby("entity", sort=False)["record_id"]:
             table = self._table(Entity(entity_name))
-            for chunk in _chunks(ids):
-                stmt = sa.select(table).where(table.c.tenant == tenant, table.c.id.in_(list(chunk)))
-                for row in conn.execute(stmt).mappings():
-                    current[(entity_name, row["id"])] = dict(row)
-        return [plan_record(group, current.get(key)) for key, group in grouped.items()]
+            frames = []
+            for chunk in _chunks(list(pd.unique(ids))):
+                stmt = (
+                    sa.select(table)
+                    .where(table.c.tenant == tenant, table.c.id.in_(list(chunk)))
+                    .with_for_update()
+                )
+                result = conn.execute(stmt)
+                frames.append(pd.DataFrame(result.fetchall(), columns=list(result.keys())))
+            current[str(entity_name)] = pd.concat(frames, ignore_index=True).set_index("id", drop=False)
+        return current
 
-    def _write(self, conn: sa.Connection, tenant: str, plan: RecordPlan) -> bool:
-        """Write the plan's fields guarded by its version; False if the record moved meanwhile."""
-        if not plan.to_set:
-            return True
-        entity = plan.results[0].change.entity
-        table = self._table(entity)
+    def _write(
+        self, conn: sa.Connection, tenant: str, writes: dict[str, pd.DataFrame]
+    ) -> list[tuple[str, str]]:
+        """Write each entity's records guarded by the version they were read at; the records
+        that moved since (none, under the locks) are returned instead of written."""
+        lost: list[tuple[str, str]] = []
+        now = utc_now_text()
+        for entity_name, wide in writes.items():
+            table = self._table(Entity(entity_name))
+            if conn.dialect.name == "postgresql":
+                done = _update_from_stage(conn, table, tenant, wide, now)
+            else:
+                done = _update_many(conn, table, tenant, wide, now)
+            lost.extend((entity_name, str(i)) for i in wide.index if i not in done)
+        return lost
+
+
+def _update_from_stage(
+    conn: sa.Connection, table: sa.Table, tenant: str, wide: pd.DataFrame, now: str
+) -> set[str]:
+    """PostgreSQL: the records' new values in a temporary table (dropped at commit), then one
+    guarded `UPDATE ... FROM` that returns the ids it wrote."""
+    fields = written_fields(wide)
+    columns = [sa.Column("id", sa.Text, primary_key=True), sa.Column("expected", sa.BigInteger)]
+    for i, _name in enumerate(fields):
+        columns += [sa.Column(f"v{i}", sa.Text), sa.Column(f"s{i}", sa.Boolean)]
+    # Named in pg_temp explicitly so the store's schema translation leaves it alone.
+    stage = sa.Table(
+        f"crm_hygiene_stage_{table.name}",
+        sa.MetaData(),
+        *columns,
+        schema="pg_temp",
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    stage.create(conn)
+    rows = pd.DataFrame({"id": wide.index, "expected": wide["version"].to_numpy(dtype=object)})
+    for i, name in enumerate(fields):
+        rows[f"v{i}"] = wide[name].to_numpy(dtype=object)
+        rows[f"s{i}"] = wide[f"set:{name}"].to_numpy(dtype=bool)
+    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    for start in range(0, len(records), _STAGE_ROWS):
+        conn.execute(stage.insert(), records[start : start + _STAGE_ROWS])
+    values = {
+        name: sa.case((stage.c[f"s{i}"], stage.c[f"v{i}"]), else_=table.c[name])
+        for i, name in enumerate(fields)
+    }
+    stmt = (
+        sa.update(table)
+        .where(table.c.tenant == tenant, table.c.id == stage.c.id, table.c.version == stage.c.expected)
+        .values(**values, version=table.c.version + 1, updated_at=now)
+        .returning(table.c.id)
+    )
+    return set(conn.execute(stmt).scalars())
+
+
+def _update_many(conn: sa.Connection, table: sa.Table, tenant: str, wide: pd.DataFrame, now: str) -> set[str]:
+    """SQLite: one guarded UPDATE per record through `executemany` (a loop in C inside the
+    database process, no round trips), one statement per set of fields written."""
+    done: set[str] = set()
+    fields = written_fields(wide)
+    # Each record's set of written fields as one integer (a bit per field), to group by.
+    bits = wide[[f"set:{name}" for name in fields]].to_numpy(dtype=bool) @ (1 << np.arange(len(fields)))
+    for code, part in wide.groupby(bits, sort=False):
+        names = [name for i, name in enumerate(fields) if int(code) >> i & 1]
         stmt = (
             sa.update(table)
             .where(
-                table.c.tenant == tenant,
-                table.c.id == plan.record_id,
-                table.c.version == plan.current_version,
+                table.c.tenant == sa.bindparam("b_tenant"),
+                table.c.id == sa.bindparam("b_id"),
+                table.c.version == sa.bindparam("b_expected"),
             )
-            .values(**plan.to_set, version=table.c.version + 1, updated_at=utc_now_text())
+            .values(
+                {name: sa.bindparam(f"b_v{i}") for i, name in enumerate(names)}
+                | {"version": table.c.version + 1, "updated_at": sa.bindparam("b_now")}
+            )
         )
-        return conn.execute(stmt).rowcount == 1
+        params = pd.DataFrame({"b_id": part.index, "b_expected": part["version"].to_numpy(dtype=object)})
+        params["b_tenant"] = tenant
+        params["b_now"] = now
+        for i, name in enumerate(names):
+            params[f"b_v{i}"] = part[name].to_numpy(dtype=object)
+        records = params.astype(object).where(params.notna(), None).to_dict("records")
+        written = conn.execute(stmt, records).rowcount
+        if written == len(records):
+            done.update(str(i) for i in part.index)
+        else:
+            # Which ones moved: read their versions back (never happens under BEGIN IMMEDIATE).
+            expected = dict(zip(part.index.astype(str), part["version"], strict=True))
+            found = conn.execute(
+                sa.select(table.c.id, table.c.version).where(
+                    table.c.tenant == tenant, table.c.id.in_(list(expected))
+                )
+            ).all()
+            done.update(r.id for r in found if r.version == int(expected[r.id]) + 1)
+    return done

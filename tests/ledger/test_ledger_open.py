@@ -21,7 +21,9 @@ LEDGER_TABLES = {"proposals", "audit_log", "review_queue", "decisions"}
 LEDGER_TABLES |= {"entities", "entity_assignments", "do_not_link", "match_models"}
 # Added by migration 0003 (tenants and versioned policies).
 LEDGER_TABLES |= {"tenants", "policy_versions", "policy_assignments", "run_policies"}
-HEAD = "0004"
+# Added by migration 0005 (the write path's intents).
+LEDGER_TABLES |= {"write_batches", "write_intents"}
+HEAD = "0005"
 
 
 def _inspect_engine(target: LedgerTarget) -> sa.Engine:

@@ -120,3 +120,8 @@ def duplicate_of(store: RecordStore, record_id: str, new_id: str) -> pd.DataFram
     keep = ["id", "source_system_id", "first_name", "last_name", "email", "phone", "title", "company_id"]
     keep += ["company_name", "city", "country", "owner"]
     return row[keep]
+
+
+def twin_crm(crm: Crm, tmp_path: Path) -> Crm:
+    """The same demo CRM, fresh, in the same kind of store (SQLite for PostgreSQL)."""
+    return new_crm(tmp_path / "twin", spreadsheet=crm.crm_url.startswith("spreadsheet:"))
