@@ -60,7 +60,8 @@ def _open(kind: str, folder: Path, postgres: str) -> tuple[RecordStore, Ledger, 
             None,
         )
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    return open_store(postgres, schema=schema), Ledger.open(postgres, schema=schema), schema
+    ledger = Ledger.open(postgres, schema=schema)  # creates the schema the store then uses
+    return open_store(postgres, schema=schema), ledger, schema
 
 
 def _title_changes(contacts: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +143,9 @@ def _run(kind: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             DemoConfig(contacts=args.contacts, companies=args.contacts // 5, seed=7, tenant=TENANT)
         )
         for entity in (Entity.COMPANY, Entity.CONTACT, Entity.EMPLOYMENT):
-            store.insert_records(TENANT, entity, demo.records[entity])
+            # PostgreSQL text cannot hold the NUL bytes the demo pastes into a few cells.
+            frame = demo.records[entity].replace("\x00", "", regex=True)
+            store.insert_records(TENANT, entity, frame)
         ledger.tenants.add([TENANT], by="bench")
         writer = AuditedWriter(store, ledger, run_id="bench", policy_version="bench")
         rng = np.random.default_rng(7)

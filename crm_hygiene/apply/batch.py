@@ -224,9 +224,8 @@ def _plain(values: pd.Series) -> list[Any]:
     return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
 
 
-def _proposal_rows(writer: AuditedWriter, frame: pd.DataFrame) -> list[dict[str, Any]]:
-    now = utc_now()
-    out = pd.DataFrame(
+def _proposal_rows(writer: AuditedWriter, frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "change_id": frame["change_id"],
             "tenant": frame["tenant"],
@@ -241,14 +240,11 @@ def _proposal_rows(writer: AuditedWriter, frame: pd.DataFrame) -> list[dict[str,
             "confidence": frame["confidence"].astype(float),
             "policy_version": writer.policy_version,
             "run_id": writer.run_id,
-            "expected_version": frame["expected_version"].astype(object),
+            "expected_version": frame["expected_version"],
             "status": ProposalStatus.PROPOSED.value,
+            "created_at": utc_now(),
         }
     ).drop_duplicates("change_id")
-    rows = out.astype(object).where(out.notna(), None).to_dict("records")
-    for row in rows:
-        row["created_at"] = now
-    return rows
 
 
 def _write_and_settle(
@@ -339,46 +335,34 @@ def _settle(
         log.enqueue_review_rows(items, reopen=True)
 
 
-def _audit_rows(audited: pd.DataFrame, identity: _Identity, action: AuditAction) -> list[dict[str, Any]]:
+def _audit_rows(audited: pd.DataFrame, identity: _Identity, action: AuditAction) -> pd.DataFrame:
     in_place = (audited["outcome"] == Outcome.ALREADY_APPLIED.value).to_numpy()
     evidence = audited["evidence"].to_numpy(dtype=object).copy()
     for i in np.flatnonzero(in_place):
         # The value was there already: a rerun after a crash, or the same fix made by hand.
         evidence[i] = dumps({**(loads(evidence[i]) or {}), "already_in_place": True})
-    kind = ChangeKind.REVERT.value if action is AuditAction.REVERT else None
-    return [
+    return pd.DataFrame(
         {
-            "change_id": c,
-            "tenant": t,
-            "entity": e,
-            "record_id": r,
-            "field": f,
-            "before": b,
-            "after": a,
+            "change_id": audited["change_id"].to_numpy(),
+            "tenant": audited["tenant"].to_numpy(),
+            "entity": audited["entity"].to_numpy(),
+            "record_id": audited["record_id"].to_numpy(),
+            "field": audited["field"].to_numpy(),
+            "before": audited["old_json"].to_numpy(),
+            "after": audited["new_json"].to_numpy(),
             "actor": identity.actor,
             "run_id": identity.run_id,
             "policy_version": identity.policy_version,
-            "evidence": ev,
-            "kind": kind or str(k),
+            "evidence": evidence,
+            "kind": ChangeKind.REVERT.value
+            if action is AuditAction.REVERT
+            else audited["kind"].astype(str).to_numpy(),
             "action": action.value,
-            "group_id": g or "",
-            "version_after": None if pd.isna(v) else int(v),
+            "group_id": audited["group_id"].where(audited["group_id"].notna(), "").to_numpy(),
+            "version_after": audited["version_after"].astype("Int64").to_numpy(),
+            "applied_at": utc_now(),
         }
-        for c, t, e, r, f, b, a, ev, k, g, v in zip(
-            audited["change_id"],
-            audited["tenant"],
-            audited["entity"],
-            audited["record_id"],
-            audited["field"],
-            audited["old_json"],
-            audited["new_json"],
-            evidence,
-            audited["kind"],
-            audited["group_id"],
-            audited["version_after"],
-            strict=True,
-        )
-    ]
+    )
 
 
 def _outcome(frame: pd.DataFrame, batch_id: str | None, failed: dict[str, str]) -> BatchOutcome:

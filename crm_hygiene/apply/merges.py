@@ -29,10 +29,11 @@ and the store reads and writes within that tenant only.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crm_hygiene.apply.audited import AuditedWriter, group_name
@@ -70,7 +71,9 @@ class MergeOutcome:
     audit_entries: int = 0
     newly_queued: int = 0
 
-    def add(self, row: pd.Series, outcome: str, group_id: str | None = None, detail: str = "") -> None:
+    def add(
+        self, row: Mapping[str, Any], outcome: str, group_id: str | None = None, detail: str = ""
+    ) -> None:
         self.rows.append(
             {
                 "change_id": str(row["change_id"]),
@@ -103,7 +106,7 @@ class MergeOutcome:
         return pd.DataFrame(self.rows, columns=list(OUTCOME_COLUMNS))
 
 
-def evidence_of(row: pd.Series) -> dict[str, Any]:
+def evidence_of(row: Mapping[str, Any]) -> dict[str, Any]:
     """The evidence a merge carries into the ledger: why the matcher thinks these are one."""
     return {
         "match_probability": float(row["match_probability"]),
@@ -143,7 +146,7 @@ def apply_merge_proposals(
     )
     review = ordered[ordered["decision"] == REVIEW]
     outcome.newly_queued += _queue(writer, review)
-    for _, row in review.iterrows():
+    for row in review.to_dict("records"):
         outcome.add(row, "queued_for_review", detail=str(row["reason"]))
     auto = ordered[ordered["decision"] == AUTO]
     latest = writer.ledger.writes.latest_actions(auto["change_id"])
@@ -153,7 +156,7 @@ def apply_merge_proposals(
         forbidden = writer.ledger.registry.do_not_link_pairs(tenant, entity.value)
         blocked = set(zip(forbidden["record_id_l"], forbidden["record_id_r"], strict=True))
         todo = []
-        for _, row in rows.iterrows():
+        for row in rows.to_dict("records"):
             survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
             if (min(survivor, loser), max(survivor, loser)) in blocked:
                 outcome.add(row, "skipped_do_not_link", detail="a reviewer kept these records apart")
@@ -164,9 +167,7 @@ def apply_merge_proposals(
             else:
                 todo.append(row)
         for start in range(0, len(todo), merges_per_batch):
-            _merge_batch(
-                writer, tenant, entity, pd.DataFrame(todo[start : start + merges_per_batch]), outcome
-            )
+            _merge_batch(writer, tenant, entity, todo[start : start + merges_per_batch], outcome)
             progress(
                 f"merges {tenant}/{entity.value}: {min(start + merges_per_batch, len(todo)):,} of "
                 f"{len(todo):,} judged and written; {outcome.counts()}"
@@ -185,64 +186,56 @@ def _completed_heads(recovered: list[BatchOutcome]) -> dict[str, str]:
 
 
 def _merge_batch(
-    writer: AuditedWriter, tenant: str, entity: Entity, rows: pd.DataFrame, outcome: MergeOutcome
+    writer: AuditedWriter, tenant: str, entity: Entity, merges: list[dict[str, Any]], outcome: MergeOutcome
 ) -> None:
     """Judge a batch of merges against the store's current rows, then write the good ones as
     one batch of all-or-nothing groups (one per merge)."""
-    survivors = rows["survivor_id"].astype(str)
-    losers = rows["loser_id"].astype(str)
-    current = writer.store.read(tenant, entity, list(dict.fromkeys([*survivors, *losers])))
+    ids = dict.fromkeys(str(m[k]) for m in merges for k in ("survivor_id", "loser_id"))
+    current = writer.store.read(tenant, entity, list(ids))
     current = current.set_index(current["id"].astype(str), drop=False)
-    problems = _problems(current, rows)
-    held = [
-        canonical(current.at[loser, "merged_into"]) == survivor if loser in current.index else False
-        for survivor, loser in zip(survivors, losers, strict=True)
-    ]
-    go = [p is None and not h for p, h in zip(problems, held, strict=True)]
-    plan = rows[go]
-    versions = _decided_versions(writer, tenant, entity, current, plan)
-    changes, groups = _merge_changes(writer, tenant, entity, current, plan, versions)
-    written = writer.apply_frame(tenant, changes, reapply_reverted=True) if len(changes) else None
-    conflicts: list[tuple[pd.Series, str]] = []
-    for (_, row), problem, here in zip(rows.iterrows(), problems, held, strict=True):
-        if here:
+    merged_into = current["merged_into"].map(canonical).to_dict()
+    planned: list[tuple[dict[str, Any], dict[str, tuple[str | None, str | None]]]] = []
+    conflicts: list[tuple[dict[str, Any], str]] = []
+    # Per merge (by change id): outcome, group, detail; reported in the proposals' order.
+    results: dict[str, tuple[str, str | None, str]] = {}
+    for merge in merges:
+        survivor, loser = str(merge["survivor_id"]), str(merge["loser_id"])
+        if merged_into.get(loser) == survivor:
             # Merged already by a person (or by a run that audited it): nothing to do.
-            outcome.add(row, "already_merged", detail="the store holds the merge already")
-        elif problem is not None:
-            outcome.add(row, "conflict", detail=problem)
-            conflicts.append((row, problem))
+            results[merge["change_id"]] = ("already_merged", None, "the store holds the merge already")
+            continue
+        values, problem = _survivor_values(current, survivor, json.loads(merge["field_values"] or "[]"))
+        problem = problem or _sides_problem(current, merge, survivor, loser)
+        if problem is None:
+            planned.append((merge, values))
         else:
-            group = groups[str(row["change_id"])]
-            assert written is not None
+            conflicts.append((merge, problem))
+            results[merge["change_id"]] = ("conflict", None, problem)
+    versions = _decided_versions(writer, tenant, entity, current, [m for m, _ in planned])
+    changes, groups = _merge_changes(writer, tenant, entity, current, planned, versions)
+    if planned:
+        written = writer.apply_frame(tenant, changes, reapply_reverted=True)
+        audited = written.changes.groupby("group_id")["audited"].sum()
+        for merge, _ in planned:
+            group = groups[str(merge["change_id"])]
             if written.group_written(group):
-                outcome.add(row, "merged", group)
-                in_group = written.changes[written.changes["group_id"] == group]
-                outcome.audit_entries += int(in_group["audited"].sum())
+                results[merge["change_id"]] = ("merged", group, "")
+                outcome.audit_entries += int(audited.get(group, 0))
             else:
                 # The writer queued the merge with its reason (a rep's edit since the snapshot).
-                reason = written.failed_groups[group]
-                outcome.add(row, "conflict", detail=reason)
+                results[merge["change_id"]] = ("conflict", None, written.failed_groups[group])
                 outcome.newly_queued += 1
+    for merge in merges:
+        kind, group, detail = results[merge["change_id"]]
+        outcome.add(merge, kind, group, detail=detail)
     if conflicts:
-        frame = pd.DataFrame([row for row, _ in conflicts])
+        frame = pd.DataFrame([merge for merge, _ in conflicts])
         outcome.newly_queued += _queue(writer, frame, reasons=[f"conflict: {p}" for _, p in conflicts])
 
 
-def _problems(current: pd.DataFrame, rows: pd.DataFrame) -> list[str | None]:
-    """Per merge, why it cannot be made as decided (None when it can): a side missing or
-    merged away, or a survivor value edited since the snapshot."""
-    out: list[str | None] = []
-    for _, row in rows.iterrows():
-        survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
-        _values, problem = _survivor_values(current, survivor, json.loads(row["field_values"] or "[]"))
-        if problem is None:
-            problem = _sides_problem(current, row, survivor, loser)
-        out.append(problem)
-    return out
-
-
-def _sides_problem(current: pd.DataFrame, row: pd.Series, survivor: str, loser: str) -> str | None:
-    entity, tenant = str(row["entity"]), str(row["tenant"])
+def _sides_problem(current: pd.DataFrame, merge: Mapping[str, Any], survivor: str, loser: str) -> str | None:
+    """Why the two records cannot be merged as they stand, or None."""
+    entity, tenant = str(merge["entity"]), str(merge["tenant"])
     if survivor == loser:
         return f"cannot merge {entity} {survivor} into itself"
     for record_id in (survivor, loser):
@@ -258,7 +251,7 @@ def _merge_changes(
     tenant: str,
     entity: Entity,
     current: pd.DataFrame,
-    plan: pd.DataFrame,
+    planned: list[tuple[dict[str, Any], dict[str, tuple[str | None, str | None]]]],
     versions: dict[str, int | None],
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The change frame of a batch of merges and each merge's group id (by its change id).
@@ -267,87 +260,85 @@ def _merge_changes(
     status, every reference to the loser re-pointed (records merged into it earlier too, so
     no chain is left), and the survivor's new values.
     """
-    if plan.empty:
+    if not planned:
         return empty_changes(), {}
-    survivor_of = dict(zip(plan["loser_id"].astype(str), plan["survivor_id"].astype(str), strict=True))
-    generations = writer.ledger.writes.revert_counts(plan["change_id"])
-    references = (*REFERENCES_TO[entity], Reference(entity, "merged_into"))
-    pointing = []
-    for reference in references:
-        found = writer.store.find_references(tenant, reference, list(survivor_of))
-        found = found.assign(entity=reference.entity.value, field=reference.field)
-        if reference.entity is entity:
-            found = found[found["id"].astype(str) != found["value"].astype(str)]
-        pointing.append(found)
-    repoints = pd.concat(pointing, ignore_index=True)
-    repoints_by_loser = {
-        loser: part for loser, part in repoints.groupby(repoints["value"].astype(str), sort=False)
-    }
-    parts: list[dict[str, object]] = []
-    groups: dict[str, str] = {}
-    for _, row in plan.iterrows():
-        survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
-        group = group_name("merge", str(row["change_id"]), generations)
-        groups[str(row["change_id"])] = group
-        evidence = dumps({"survivor": survivor, "loser": loser, **evidence_of(row)})
-        base = {
-            "tenant": tenant,
-            "kind": ChangeKind.MERGE.value,
-            "source": "merge",
-            "evidence": evidence,
-            "confidence": float(row["match_probability"]),
-            "group_id": group,
+    generations = writer.ledger.writes.revert_counts(str(m["change_id"]) for m, _ in planned)
+    heads = pd.DataFrame(
+        {
+            "order": np.arange(len(planned)),
+            "survivor": [str(m["survivor_id"]) for m, _ in planned],
+            "loser": [str(m["loser_id"]) for m, _ in planned],
+            "group_id": [group_name("merge", str(m["change_id"]), generations) for m, _ in planned],
+            "confidence": [float(m["match_probability"]) for m, _ in planned],
+            "evidence": [
+                dumps({"survivor": str(m["survivor_id"]), "loser": str(m["loser_id"]), **evidence_of(m)})
+                for m, _ in planned
+            ],
         }
-        version = versions.get(loser)
+    )
+    heads["version"] = pd.array([versions.get(loser) for loser in heads["loser"]], dtype="Int64")
+    status = current["status"].map(canonical)
+    merged_into = current["merged_into"].map(canonical)
+    # Parts of a merge in their order: 0 the head, 1 the status, 2 re-points, 3 survivor values.
+    parts = [
+        heads.assign(
+            part=0, entity=entity.value, record_id=heads["loser"], field="merged_into",
+            old_value=merged_into.reindex(heads["loser"]).to_numpy(), new_value=heads["survivor"],
+            expected_version=heads["version"],
+        ),
+        heads.assign(
+            part=1, entity=entity.value, record_id=heads["loser"], field="status",
+            old_value=status.reindex(heads["loser"]).to_numpy(), new_value=Status.MERGED.value,
+            expected_version=heads["version"],
+        ),
+    ]  # fmt: skip
+    for reference in (*REFERENCES_TO[entity], Reference(entity, "merged_into")):
+        found = writer.store.find_references(tenant, reference, heads["loser"].tolist())
+        found = found.assign(id=found["id"].astype(str), value=found["value"].astype(str))
+        if reference.entity is entity:
+            found = found[found["id"] != found["value"]]
+        pointing = heads.merge(found[["id", "value"]], left_on="loser", right_on="value")
         parts.append(
-            base
-            | {
-                "entity": entity.value,
-                "record_id": loser,
-                "field": "merged_into",
-                "expected_version": version,
-            }
-            | {"old_value": canonical(current.at[loser, "merged_into"]), "new_value": survivor}
-        )
-        parts.append(
-            base
-            | {"entity": entity.value, "record_id": loser, "field": "status", "expected_version": version}
-            | {"old_value": canonical(current.at[loser, "status"]), "new_value": Status.MERGED.value}
-        )
-        found = repoints_by_loser.get(loser)
-        if found is not None:
-            parts.extend(
-                base
-                | {"entity": e, "record_id": str(r), "field": f, "expected_version": None}
-                | {"old_value": loser, "new_value": survivor}
-                for e, r, f in zip(found["entity"], found["id"], found["field"], strict=True)
+            pointing.assign(
+                part=2, entity=reference.entity.value, record_id=pointing["id"], field=reference.field,
+                old_value=pointing["loser"], new_value=pointing["survivor"],
+                expected_version=pd.array([None] * len(pointing), dtype="Int64"),
             )
-        values, _ = _survivor_values(current, survivor, json.loads(row["field_values"] or "[]"))
-        parts.extend(
-            base
-            | {"entity": entity.value, "record_id": survivor, "field": name, "expected_version": None}
-            | {"old_value": old, "new_value": new}
-            for name, (old, new) in values.items()
-        )
-    frame = pd.DataFrame(parts)
+        )  # fmt: skip
+    values = pd.DataFrame(
+        [(i, name, old, new) for i, (_, chosen) in enumerate(planned) for name, (old, new) in chosen.items()],
+        columns=["order", "field", "old_value", "new_value"],
+    )
+    if len(values):
+        valued = heads.drop(columns=["version"]).merge(values, on="order")
+        parts.append(
+            valued.assign(
+                part=3, entity=entity.value, record_id=valued["survivor"],
+                expected_version=pd.array([None] * len(valued), dtype="Int64"),
+            )
+        )  # fmt: skip
+    columns = ["entity", "record_id", "field", "old_value", "new_value", "expected_version"]
+    frame = (
+        pd.concat([p[["order", "part", *columns, "evidence", "confidence", "group_id"]] for p in parts])
+        .sort_values(["order", "part"], kind="stable")
+        .drop(columns=["order", "part"])
+        .reset_index(drop=True)
+    )
+    frame["tenant"] = tenant
+    frame["kind"] = ChangeKind.MERGE.value
+    frame["source"] = "merge"
     frame["change_id"] = [
-        make_change_id(t, e, r, f, n, k)
-        for t, e, r, f, n, k in zip(
-            frame["tenant"],
-            frame["entity"],
-            frame["record_id"],
-            frame["field"],
-            frame["new_value"],
-            frame["kind"],
-            strict=True,
+        make_change_id(tenant, e, r, f, n, ChangeKind.MERGE)
+        for e, r, f, n in zip(
+            frame["entity"], frame["record_id"], frame["field"], frame["new_value"], strict=True
         )
     ]
-    frame["expected_version"] = pd.array(frame["expected_version"].tolist(), dtype="Int64")
+    groups = dict(zip((str(m["change_id"]) for m, _ in planned), heads["group_id"], strict=True))
     return frame, groups
 
 
 def _decided_versions(
-    writer: AuditedWriter, tenant: str, entity: Entity, current: pd.DataFrame, plan: pd.DataFrame
+    writer: AuditedWriter, tenant: str, entity: Entity, current: pd.DataFrame, plan: list[dict[str, Any]]
 ) -> dict[str, int | None]:
     """Per loser, the version its merge must find: the snapshot's, the one the decision was
     made on, moved on only by this tool's own audited writes (a company merge re-pointing the
@@ -355,7 +346,7 @@ def _decided_versions(
     explains is someone's edit: the merge then conflicts and goes to review."""
     decided: dict[str, int | None] = {}
     moved: dict[str, tuple[int, int]] = {}
-    for loser, snapshot in zip(plan["loser_id"].astype(str), plan["loser_version"], strict=True):
+    for loser, snapshot in ((str(m["loser_id"]), m["loser_version"]) for m in plan):
         if pd.isna(snapshot):
             decided[loser] = None
             continue
@@ -399,6 +390,8 @@ def _same(name: str, stored: str | None, snapshot: object) -> bool:
     seen = canonical(snapshot)
     if stored is None or seen is None:
         return stored is None and seen is None
+    if stored == seen:
+        return True
     if name in TIMESTAMP_FIELDS:
         moments = parse_timestamps(pd.Series([stored, seen], dtype=object))
         return bool(moments.notna().all() and moments.iloc[0] == moments.iloc[1])
@@ -426,14 +419,16 @@ def _queue(writer: AuditedWriter, rows: pd.DataFrame, *, reasons: list[str] | No
             writer.run_id,
             None if pd.isna(row["loser_version"]) else int(row["loser_version"]),
         )
-        for _, row in rows.iterrows()
+        for row in rows.to_dict("records")
     ]
     ids = [p.change_id for p in proposals]
     ledger = writer.ledger
     ledger.record_proposals(proposals)
     # Only fresh proposals become `queued`: one applied, rejected or undone keeps its history.
-    fresh = ledger.proposals(proposals[0].tenant, status=ProposalStatus.PROPOSED, change_ids=ids)
-    ledger.set_status([p.change_id for p in fresh], ProposalStatus.QUEUED)
+    statuses = ledger.writes.statuses(ids)
+    ledger.writes.set_status(
+        [c for c in ids if statuses.get(c) == ProposalStatus.PROPOSED.value], ProposalStatus.QUEUED.value
+    )
     texts = reasons or [f"merge review: {r}" for r in rows["reason"]]
     items = [(p.change_id, p.tenant, text) for p, text in zip(proposals, texts, strict=True)]
     return ledger.writes.enqueue_review_rows(items, reopen=False)

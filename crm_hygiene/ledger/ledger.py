@@ -11,8 +11,10 @@ from functools import cached_property
 from types import TracebackType
 from typing import Any, Self
 
+import pandas as pd
 import sqlalchemy as sa
 
+from crm_hygiene.bulk_sql import insert_ignoring
 from crm_hygiene.ledger import rows
 from crm_hygiene.ledger.codec import utc_now
 from crm_hygiene.ledger.engine import create_ledger_engine, write_transaction
@@ -32,7 +34,7 @@ from crm_hygiene.ledger.types import (
     ReviewItem,
     ReviewState,
 )
-from crm_hygiene.ledger.write_log import WriteLog, batches, insert_if_absent
+from crm_hygiene.ledger.write_log import WriteLog, batches
 
 # Ids per IN (...) list, well below SQLite's and psycopg2's parameter limits.
 IDS_PER_QUERY = 500
@@ -94,7 +96,7 @@ class Ledger:
         """Insert proposals not yet known by change_id; returns how many were new."""
         now = utc_now()
         unique = {p.change_id: rows.proposal_row(p, now) for p in proposals}
-        return self.writes.record_proposal_rows(list(unique.values()))
+        return self.writes.record_proposal_rows(pd.DataFrame(list(unique.values())))
 
     def proposals(
         self,
@@ -144,7 +146,7 @@ class Ledger:
         for entry in entries:
             row = rows.audit_row(entry, now)
             unique.setdefault((row["change_id"], row["action"], row["group_id"]), row)
-        return self.writes.record_audit_rows(list(unique.values()), now)
+        return self.writes.record_audit_rows(pd.DataFrame(list(unique.values())))
 
     def audit_entries(
         self,
@@ -225,7 +227,7 @@ class Ledger:
                     sa.literal(now, review_queue.c.queued_at.type),
                 ).where(proposal_table.c.change_id.in_(batch))
                 statement = (
-                    insert_if_absent(connection, review_queue, ["change_id"])
+                    insert_ignoring(connection, review_queue, ["change_id"])
                     .from_select(["change_id", "tenant", "reason", "state", "queued_at"], source)
                     .returning(review_queue.c.change_id)
                 )

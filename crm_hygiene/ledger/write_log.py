@@ -1,22 +1,21 @@
 """The write path's bookkeeping in the ledger: batches announced before the store write
 (intents), closed after their audit; and the bulk reads and writes a batch needs.
 
-`Ledger.writes` hands out a `WriteLog` bound to the ledger's engine. Rows travel as frames or
-lists of dicts, never one statement per change: a batch of a million changes costs a few
-hundred statements.
+`Ledger.writes` hands out a `WriteLog` bound to the ledger's engine. Rows travel as frames,
+never one statement per change: a batch of a million changes costs a few hundred statements
+(COPY on PostgreSQL, `bulk_sql.insert_frame`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from crm_hygiene.bulk_sql import insert_frame, insert_ignoring, update_where_in
 from crm_hygiene.ledger.codec import utc_now
 from crm_hygiene.ledger.engine import write_transaction
 from crm_hygiene.ledger.schema import (
@@ -33,7 +32,7 @@ T = TypeVar("T")
 
 OPEN = "open"
 CLOSED = "closed"
-# Rows per INSERT: large enough to amortise round trips, small enough to bound memory.
+# Rows per executemany: large enough to amortise round trips, small enough to bound memory.
 ROWS_PER_INSERT = 5_000
 # Ids per IN (...) list: below SQLite's 32,766 variables and cheap for PostgreSQL to plan.
 IDS_PER_QUERY = 5_000
@@ -43,11 +42,6 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def insert_if_absent(connection: sa.Connection, table: sa.Table, key: list[str]) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 class WriteLog:
@@ -84,7 +78,6 @@ class WriteLog:
                 "evidence": intents.get("evidence"),
             }
         )
-        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
         with write_transaction(self._engine) as connection:
             connection.execute(
                 sa.insert(write_batches).values(
@@ -93,15 +86,14 @@ class WriteLog:
                     actor=actor,
                     run_id=run_id,
                     policy_version=policy_version,
-                    changes=len(records),
+                    changes=len(rows),
                     action=action,
                     atomic=atomic,
                     state=OPEN,
                     created_at=utc_now(),
                 )
             )
-            for part in batches(records, ROWS_PER_INSERT):
-                connection.execute(sa.insert(write_intents), part)
+            insert_frame(connection, write_intents, rows)
 
     def close_batch(self, batch_id: str) -> None:
         with write_transaction(self._engine) as connection:
@@ -153,40 +145,23 @@ class WriteLog:
 
     # -- proposals and audit in bulk ----------------------------------------------------------
 
-    def record_proposal_rows(self, rows: list[dict[str, Any]]) -> int:
+    def record_proposal_rows(self, rows: pd.DataFrame) -> int:
         """Insert proposal rows (the ledger's column names, values encoded) not yet known by
         change id; returns how many were new."""
-        written = 0
         with write_transaction(self._engine) as connection:
-            statement = insert_if_absent(connection, proposals, ["change_id"]).returning(
-                proposals.c.change_id
-            )
-            for part in batches(rows, ROWS_PER_INSERT):
-                written += len(connection.execute(statement, part).all())
-        return written
+            return insert_frame(connection, proposals, rows, conflict_key=["change_id"])
 
-    def record_audit_rows(self, rows: list[dict[str, Any]], now: datetime | None = None) -> int:
+    def record_audit_rows(self, rows: pd.DataFrame) -> int:
         """Append audit rows; one already recorded (change_id, action, group_id) is skipped."""
-        when = now or utc_now()
-        written = 0
         with write_transaction(self._engine) as connection:
-            statement = insert_if_absent(
-                connection, audit_log, ["change_id", "action", "group_id"]
-            ).returning(audit_log.c.id)
-            for part in batches(rows, ROWS_PER_INSERT):
-                for row in part:
-                    row.setdefault("applied_at", when)
-                written += len(connection.execute(statement, part).all())
-        return written
+            return insert_frame(connection, audit_log, rows, conflict_key=["change_id", "action", "group_id"])
 
     def set_status(self, change_ids: Iterable[str], status: str) -> int:
-        updated = 0
+        ids = list(change_ids)
+        if not ids:
+            return 0
         with write_transaction(self._engine) as connection:
-            for part in batches(dict.fromkeys(change_ids), IDS_PER_QUERY):
-                updated += connection.execute(
-                    sa.update(proposals).where(proposals.c.change_id.in_(part)).values(status=status)
-                ).rowcount
-        return updated
+            return update_where_in(connection, proposals, "change_id", ids, {"status": status})
 
     def latest_actions(self, change_ids: Iterable[str]) -> pd.DataFrame:
         """Per change that has an audit entry, the action and group of its latest one."""
@@ -262,7 +237,7 @@ class WriteLog:
         ]
         queued = 0
         with write_transaction(self._engine) as connection:
-            statement = insert_if_absent(connection, review_queue, ["change_id"]).returning(
+            statement = insert_ignoring(connection, review_queue, ["change_id"]).returning(
                 review_queue.c.change_id
             )
             for part in batches(rows, ROWS_PER_INSERT):

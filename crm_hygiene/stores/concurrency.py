@@ -20,5 +20,3 @@ def as_version(value: object) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
-
-

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from crm_hygiene.bulk_sql import execute_many, insert_frame
 from crm_hygiene.model import Entity, Reference, spec
 from crm_hygiene.stores.changes import (
     change_frame,
@@ -36,8 +37,6 @@ def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]
 # A batch whose records moved between the locked read and the write is judged again; with
 # row locks that does not happen, so a few attempts are plenty.
 _WRITE_ATTEMPTS = 3
-# Rows per INSERT into the staged table.
-_STAGE_ROWS = 10_000
 
 
 class _LostRace(Exception):
@@ -218,8 +217,8 @@ class SqlRecordStore:
 def _update_from_stage(
     conn: sa.Connection, table: sa.Table, tenant: str, wide: pd.DataFrame, now: str
 ) -> set[str]:
-    """PostgreSQL: the records' new values in a temporary table (dropped at commit), then one
-    guarded `UPDATE ... FROM` that returns the ids it wrote."""
+    """PostgreSQL: the records' new values copied into a temporary table (dropped at commit),
+    then one guarded `UPDATE ... FROM` that returns the ids it wrote."""
     fields = written_fields(wide)
     columns = [sa.Column("id", sa.Text, primary_key=True), sa.Column("expected", sa.BigInteger)]
     for i, _name in enumerate(fields):
@@ -238,9 +237,7 @@ def _update_from_stage(
     for i, name in enumerate(fields):
         rows[f"v{i}"] = wide[name].to_numpy(dtype=object)
         rows[f"s{i}"] = wide[f"set:{name}"].to_numpy(dtype=bool)
-    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
-    for start in range(0, len(records), _STAGE_ROWS):
-        conn.execute(stage.insert(), records[start : start + _STAGE_ROWS])
+    insert_frame(conn, stage, rows)
     values = {
         name: sa.case((stage.c[f"s{i}"], stage.c[f"v{i}"]), else_=table.c[name])
         for i, name in enumerate(fields)
@@ -275,14 +272,12 @@ def _update_many(conn: sa.Connection, table: sa.Table, tenant: str, wide: pd.Dat
                 | {"version": table.c.version + 1, "updated_at": sa.bindparam("b_now")}
             )
         )
-        params = pd.DataFrame({"b_id": part.index, "b_expected": part["version"].to_numpy(dtype=object)})
-        params["b_tenant"] = tenant
-        params["b_now"] = now
+        params = pd.DataFrame({"id": part.index, "expected": part["version"].to_numpy(dtype=object)})
+        params["tenant"] = tenant
+        params["now"] = now
         for i, name in enumerate(names):
-            params[f"b_v{i}"] = part[name].to_numpy(dtype=object)
-        records = params.astype(object).where(params.notna(), None).to_dict("records")
-        written = conn.execute(stmt, records).rowcount
-        if written == len(records):
+            params[f"v{i}"] = part[name].to_numpy(dtype=object)
+        if execute_many(conn, stmt, params) == len(params):
             done.update(str(i) for i in part.index)
         else:
             # Which ones moved: read their versions back (never happens under BEGIN IMMEDIATE).
