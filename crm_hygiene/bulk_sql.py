@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -68,13 +68,12 @@ def execute_many(connection: sa.Connection, statement: sa.Executable, rows: pd.D
 def _plain(column: pd.Series, dialect: str) -> list[object]:
     """A column as plain Python values for the driver: missing is None; on SQLite a timestamp is
     naive UTC text, as SQLAlchemy's DATETIME stores it there."""
-    values = column.astype(object).where(column.notna(), None).tolist()
-    if dialect == "sqlite":
-        return [
-            v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) and v.tzinfo else v
-            for v in values
-        ]
-    return values
+    if dialect == "sqlite" and isinstance(column.dtype, pd.DatetimeTZDtype):
+        # A batch stamps its rows with one or a few instants: format each once.
+        codes, moments = pd.factorize(column)
+        text = pd.Index(moments).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f")
+        column = pd.Series(np.asarray(text, dtype=object)[codes], index=column.index).where(codes >= 0)
+    return column.astype(object).where(column.notna(), None).tolist()
 
 
 def copy_into(connection: sa.Connection, qualified_name: str, rows: pd.DataFrame) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -214,14 +214,27 @@ def _prepared(changes: pd.DataFrame, tenant: str) -> pd.DataFrame:
         frame["seq"] = np.arange(len(frame), dtype="int64")
     frame["group_id"] = frame["group_id"].astype(object).where(frame["group_id"].notna(), None)
     frame["expected_version"] = pd.to_numeric(frame["expected_version"], errors="coerce").astype("Int64")
-    frame["old_json"] = [dumps(v) for v in _plain(frame["old_value"])]
-    frame["new_json"] = [dumps(v) for v in _plain(frame["new_value"])]
+    frame["old_json"] = json_values(frame["old_value"])
+    frame["new_json"] = json_values(frame["new_value"])
     return frame
 
 
-def _plain(values: pd.Series) -> list[Any]:
-    """Values as the ledger encodes them: missing (None, NaN) is None."""
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+# Text that JSON writes as it is between two quotes (codec.dumps keeps non-ASCII as it is).
+_PLAIN_TEXT = r'^[^"\\\x00-\x1f\x7f]*$'
+
+
+def json_values(values: pd.Series) -> pd.Series:
+    """Each value as `codec.dumps` encodes it (missing is null), text without characters JSON
+    escapes quoted in one vectorized step, the rest value by value."""
+    present = values.notna()
+    text = values[present]
+    is_text = text.map(type).eq(str)
+    plain = is_text & text.where(is_text, "").str.match(_PLAIN_TEXT)
+    out = pd.Series("null", index=values.index, dtype=object)
+    out[present[present].index[plain.to_numpy()]] = '"' + text[plain] + '"'
+    rest = text[~plain]
+    out[rest.index] = [dumps(v) for v in rest]
+    return out
 
 
 def _proposal_rows(writer: AuditedWriter, frame: pd.DataFrame) -> pd.DataFrame:

@@ -71,7 +71,6 @@ proposals = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_proposals_tenant_status", "tenant", "status"),
-    sa.Index("ix_proposals_tenant_kind_status", "tenant", "kind", "status"),
 )
 
 audit_log = sa.Table(
@@ -96,7 +95,6 @@ audit_log = sa.Table(
     sa.Column("applied_at", UtcDateTime, nullable=False),
     # Re-recording the same apply (a rerun after a crash) must be a no-op.
     sa.UniqueConstraint("change_id", "action", "group_id"),
-    sa.Index("ix_audit_log_tenant", "tenant"),
     sa.Index("ix_audit_log_run_id", "run_id"),
     sa.Index("ix_audit_log_group_id", "group_id"),
     sa.Index("ix_audit_log_record", "tenant", "entity", "record_id"),

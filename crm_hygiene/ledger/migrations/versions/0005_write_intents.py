@@ -1,6 +1,10 @@
 """The write path's intents: a batch of changes is recorded before the store write and closed
 after its audit, so a rerun completes what a crash interrupted (`apply.batch`).
 
+Two indexes every batch paid for and nothing reads go: proposals by (tenant, kind, status),
+made for looking up an interrupted merge's proposals, which the intents replace; and the
+audit log by tenant alone, which its index by (tenant, entity, record_id) already covers.
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-07
@@ -54,8 +58,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("batch_id", "seq", name="pk_write_intents"),
     )
 
+    op.drop_index("ix_proposals_tenant_kind_status", table_name="proposals")
+    op.drop_index("ix_audit_log_tenant", table_name="audit_log")
+
 
 def downgrade() -> None:
+    op.create_index("ix_audit_log_tenant", "audit_log", ["tenant"])
+    op.create_index("ix_proposals_tenant_kind_status", "proposals", ["tenant", "kind", "status"])
     op.drop_table("write_intents")
     op.drop_index("ix_write_batches_tenant_state", table_name="write_batches")
     op.drop_table("write_batches")
