@@ -4,7 +4,9 @@ import dagster as dg
 
 from crm_hygiene import tables
 from crm_hygiene.model import Entity, spec
+from crm_hygiene.model.field_changes import TRACKED
 from crm_hygiene.model.schemas import snapshot_schema
+from crm_hygiene.pipeline.field_changes import update_field_changes
 from crm_hygiene.pipeline.snapshot import iter_snapshot
 from crm_hygiene.warehouse import write_table
 from crm_hygiene_dagster.assets.factory import pandera_check, policy_metadata, run_policy, tenant_asset
@@ -30,10 +32,16 @@ def crm_snapshot(
     policy = run_policy(context, ledger)
     store = crm_store.open()
     metadata: dict[str, object] = {"store": store.description, **policy_metadata(policy)}
-    with warehouse.get_connection() as conn:
+    with warehouse.get_connection() as conn, ledger.open() as book:
         for snap in iter_snapshot(store, tenant, progress=context.log.info):
             entity = snap.entity
             table = write_table(conn, tenant, tables.snapshot(entity), snap.frame)
+            if entity in TRACKED:
+                # When a person last changed each field: survivorship must not take this
+                # tool's own writes (a re-pointed reference) for a person's edit.
+                metadata[f"{spec(entity).table}.field_changes"] = update_field_changes(
+                    conn, tenant, entity, book
+                )
             summary = snap.summary()
             name = spec(entity).table
             metadata[f"{name}.table"] = table

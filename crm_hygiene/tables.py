@@ -14,6 +14,7 @@ import pandas as pd
 
 from crm_hygiene.matching.records import EntityRecords
 from crm_hygiene.model import Entity, spec
+from crm_hygiene.model.field_changes import TRACKED, changed_at_frame, tracked_fields
 from crm_hygiene.model.snapshot import restore_snapshot_dtypes
 from crm_hygiene.warehouse import has_table, read_table
 
@@ -40,6 +41,11 @@ def duplicate_clusters(entity: Entity) -> str:
     return f"duplicate_clusters_{spec(entity).table}"
 
 
+def field_changes(entity: Entity) -> str:
+    """When a person last changed each field of each record (`model.field_changes`)."""
+    return f"field_changes_{spec(entity).table}"
+
+
 def read_snapshot(
     conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
@@ -60,9 +66,18 @@ def read_normalized(conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity
 def read_records(
     conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, *, snapshot_columns: list[str] | None = None
 ) -> EntityRecords:
-    """An entity's snapshot (all columns, or only `snapshot_columns`) and normalized frame."""
+    """An entity's snapshot (all columns, or only `snapshot_columns`), normalized frame and,
+    for the whole snapshot once tracked, when a person last changed each field."""
+    changed = None
+    table = field_changes(entity)
+    if snapshot_columns is None and entity in TRACKED and has_table(conn, tenant, table):
+        times = ["id", *(f"t_{name}" for name in tracked_fields(entity))]
+        changed = changed_at_frame(read_table(conn, tenant, table, times))
     return EntityRecords(
-        entity, read_snapshot(conn, tenant, entity, snapshot_columns), read_normalized(conn, tenant, entity)
+        entity,
+        read_snapshot(conn, tenant, entity, snapshot_columns),
+        read_normalized(conn, tenant, entity),
+        changed,
     )
 
 

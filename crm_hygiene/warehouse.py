@@ -21,6 +21,11 @@ def tenant_schema(tenant: str) -> str:
     return f"tenant_{slug}"
 
 
+def qualified_name(tenant: str, table: str) -> str:
+    """The table's name in the tenant's schema, quoted for SQL."""
+    return f'"{tenant_schema(tenant)}"."{table}"'
+
+
 def write_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str, frame: pd.DataFrame) -> str:
     """Replace `table` in the tenant's schema with `frame`; returns the qualified name."""
     schema = tenant_schema(tenant)
@@ -45,11 +50,12 @@ def read_table(
 
 def has_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> bool:
     """Whether the tenant's schema holds `table` (a step reading last run's output asks first)."""
+    # fetchall: a result left partly read blocks the next query on a shared connection.
     found = conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [tenant_schema(tenant), table],
-    ).fetchone()
-    return bool(found and found[0])
+    ).fetchall()
+    return bool(found and found[0][0])
 
 
 def snapshot_table(entity_table: str) -> str:

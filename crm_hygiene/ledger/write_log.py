@@ -9,6 +9,7 @@ never one statement per change: a batch of a million changes costs a few hundred
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from crm_hygiene.bulk_sql import insert_frame, insert_ignoring, update_where_in
-from crm_hygiene.ledger.codec import utc_now
+from crm_hygiene.ledger.codec import loads, utc_now
 from crm_hygiene.ledger.engine import write_transaction
 from crm_hygiene.ledger.schema import (
     NO_GROUP,
@@ -255,3 +256,25 @@ class WriteLog:
                 for part in batches(params, ROWS_PER_INSERT):
                     queued += connection.execute(statement, part).rowcount
         return queued
+
+    def written_since(self, tenant: str, entity: str, since: datetime) -> pd.DataFrame:
+        """The values this tool wrote to the entity's records after `since` (record_id, field,
+        value): audit entries, and the intents of batches still open (written, not yet audited)."""
+        audited = sa.select(audit_log.c.record_id, audit_log.c.field, audit_log.c.after.label("value")).where(
+            audit_log.c.tenant == tenant, audit_log.c.entity == entity, audit_log.c.applied_at > since
+        )
+        pending = (
+            sa.select(proposals.c.record_id, proposals.c.field, write_intents.c.new_value.label("value"))
+            .join(write_batches, write_batches.c.batch_id == write_intents.c.batch_id)
+            .join(proposals, proposals.c.change_id == write_intents.c.change_id)
+            .where(
+                write_batches.c.tenant == tenant,
+                write_batches.c.state == OPEN,
+                proposals.c.entity == entity,
+            )
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(sa.union_all(audited, pending)).all()
+        frame = pd.DataFrame(rows, columns=["record_id", "field", "value"])
+        frame["value"] = [None if v is None else loads(v) for v in frame["value"]]
+        return frame.drop_duplicates()

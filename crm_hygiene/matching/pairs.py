@@ -148,7 +148,7 @@ def find_candidate_pairs(
     registry = ledger.registry
     normalized = repoint(records.normalized, "company_id", links or {}) if entity is Entity.CONTACT else None
     if normalized is not None:
-        records = EntityRecords(entity, records.snapshot, normalized)
+        records = EntityRecords(entity, records.snapshot, normalized, records.changed_at)
     live = records.live()
     choice = model_for(
         registry,

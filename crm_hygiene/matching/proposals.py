@@ -107,7 +107,9 @@ def build_merge_proposals(
         normalized = repoint(normalized, "company_id", company_survivors)
     members = multi[["record_id", "review_cluster"]].rename(columns={"review_cluster": "cluster"})
     members = members[members["record_id"].isin(snapshot["id"].astype(str))]
-    plan = plan_merges(snapshot, members, policy.survivorship_policy(), normalized=normalized)
+    plan = plan_merges(
+        snapshot, members, policy.survivorship_policy(), normalized=normalized, changed_at=records.changed_at
+    )
     if plan.survivors.empty:
         return empty_proposals()
 

@@ -29,6 +29,9 @@ class EntityRecords:
     entity: Entity
     snapshot: pd.DataFrame
     normalized: pd.DataFrame
+    # When a person last changed each field (`model.field_changes.changed_at_frame`), for
+    # survivorship; None where untracked (the record's updated_at then stands for its fields).
+    changed_at: pd.DataFrame | None = None
 
     def live(self) -> pd.DataFrame:
         """Normalized rows of records not merged away, with the snapshot's `updated_at`."""

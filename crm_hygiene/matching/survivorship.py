@@ -198,12 +198,16 @@ def plan_merges(
     policy: SurvivorshipPolicy | None = None,
     *,
     normalized: pd.DataFrame | None = None,
+    changed_at: pd.DataFrame | None = None,
 ) -> MergePlan:
     """Plan the merge of every cluster of two or more live records.
 
     `records` is a snapshot frame of one entity (`prepare_snapshot`); `clusters` has columns
     `record_id` and `cluster` (a missing cluster means the record was not clustered);
-    `normalized` is the normalized frame of the same entity, matched to records by id.
+    `normalized` is the normalized frame of the same entity, matched to records by id;
+    `changed_at` (`model.field_changes.changed_at_frame`: indexed by id, a column per field)
+    says when a person last changed each field. Without it a record's `updated_at` stands for
+    all its fields, and then this tool's own writes (a re-pointed reference) look like edits.
     Raises ValueError naming the offending ids for duplicate record ids, cluster members that
     are not in `records`, or a record placed in two clusters.
     """
@@ -238,7 +242,7 @@ def plan_merges(
     if rows.empty:
         return MergePlan(_empty(SURVIVOR_COLUMNS), _empty(FIELD_COLUMNS), already)
 
-    context = _Context.build(rows, cluster_code, policy)
+    context = _Context.build(rows, cluster_code, policy, changed_at)
     survivor = _choose_survivors(context, rows, policy)
     survivors = _survivor_frame(context, labels, survivor)
     position = None if normalized_ids is None else pd.Index(normalized_ids).get_indexer(context.record_id)
@@ -370,11 +374,22 @@ class _Context:
     cluster: np.ndarray  # cluster code
     record_id: np.ndarray  # text
     id_rank: np.ndarray  # position of the id in id order: the final tie-break
-    updated: np.ndarray  # latest updated_at first
+    updated: np.ndarray  # latest person's change first
     source_rank: np.ndarray | None  # None when sources cannot be ranked
+    # Per field, latest person's change of that field first (fields without one use `updated`).
+    field_updated: dict[str, np.ndarray]
+
+    def recency(self, name: str) -> np.ndarray:
+        return self.field_updated.get(name, self.updated)
 
     @classmethod
-    def build(cls, rows: pd.DataFrame, cluster: np.ndarray, policy: SurvivorshipPolicy) -> _Context:
+    def build(
+        cls,
+        rows: pd.DataFrame,
+        cluster: np.ndarray,
+        policy: SurvivorshipPolicy,
+        changed_at: pd.DataFrame | None = None,
+    ) -> _Context:
         record_id = rows["id"].to_numpy(dtype=object)
         id_rank, _ = pd.factorize(record_id, sort=True)
         source_rank = None
@@ -382,13 +397,17 @@ class _Context:
             rank = {name: i for i, name in enumerate(policy.source_ranking)}
             sources = pd.Series(_text(rows[policy.source_column]))
             source_rank = sources.map(rank).fillna(len(rank)).to_numpy(dtype=np.int64)
-        return cls(
-            cluster,
-            record_id,
-            id_rank.astype(np.int64),
-            _latest_first(_column(rows, "updated_at")),
-            source_rank,
-        )
+        updated = _latest_first(_column(rows, "updated_at"))
+        field_updated: dict[str, np.ndarray] = {}
+        if changed_at is not None and len(changed_at.columns):
+            known = changed_at.reindex(pd.Index(record_id.astype(str)))
+            for name in changed_at.columns:
+                keys = _latest_first(known[name].reset_index(drop=True))
+                # A record the tracker has not seen (loaded since) keeps its updated_at.
+                field_updated[name] = np.where(known[name].isna().to_numpy(), updated, keys)
+            # The record as a whole: the latest change a person made to any of its fields.
+            updated = np.min(np.vstack(list(field_updated.values())), axis=0)
+        return cls(cluster, record_id, id_rank.astype(np.int64), updated, source_rank, field_updated)
 
 
 def _choose_survivors(context: _Context, rows: pd.DataFrame, policy: SurvivorshipPolicy) -> np.ndarray:
@@ -528,7 +547,7 @@ def _field_plan(
         return _empty(FIELD_COLUMNS)
 
     # Melt: one row per (member, field) holding a non-empty value.
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("member", "field", "value", "invalid")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("member", "field", "value", "invalid", "recency")}
     for code, name in enumerate(names):
         value, invalid = _candidates(rows, name, policy.rule_for(name), normalized, position)
         present = np.flatnonzero(pd.notna(value))
@@ -536,10 +555,12 @@ def _field_plan(
         parts["field"].append(np.full(len(present), code, dtype=np.int64))
         parts["value"].append(value[present].astype(object))
         parts["invalid"].append(invalid[present])
+        parts["recency"].append(context.recency(name)[present])
     member = np.concatenate(parts["member"])
     field_code = np.concatenate(parts["field"])
     value = np.concatenate(parts["value"]).astype(object)
     invalid = np.concatenate(parts["invalid"])
+    recency = np.concatenate(parts["recency"])
     if len(member) == 0:
         return _empty(FIELD_COLUMNS)
 
@@ -548,7 +569,7 @@ def _field_plan(
     cluster = context.cluster[member]
     group = cluster * len(names) + field_code  # one (cluster, field) pair
 
-    order = _rank_candidates(context, member, value, invalid, rule, group, survivor)
+    order = _rank_candidates(context, member, value, invalid, rule, group, survivor, recency)
     starts = _group_starts(group[order])
     winner = order[starts]
     # Conflict: more than one distinct value in a group, i.e. two neighbours of one group differ
@@ -603,11 +624,13 @@ def _rank_candidates(
     rule: np.ndarray,
     group: np.ndarray,
     survivor: np.ndarray,
+    recency: np.ndarray,
 ) -> np.ndarray:
     """The candidates in rank order: by (cluster, field) group, the winner of each group first.
 
-    Keys, most significant first: group, invalid last, the rule's own key, latest update first,
-    survivor first, smallest id. The rule key is 0 where a rule has none (most recent).
+    Keys, most significant first: group, invalid last, the rule's own key, the latest change a
+    person made to the field first (`recency`), survivor first, smallest id. The rule key is 0
+    where a rule has none (most recent).
     """
     primary = np.zeros(len(member), dtype=np.int64)
     trusted = rule == Rule.MOST_TRUSTED_SOURCE.value
@@ -625,7 +648,7 @@ def _rank_candidates(
         primary[latest] = -order.astype(np.int64)
     # Pairs of keys folded into one integer each: fewer keys, faster lexsort.
     last = np.where(survivor[member], 0, len(context.id_rank)) + context.id_rank[member]
-    return np.lexsort([last, context.updated[member], primary, group * 2 + invalid])
+    return np.lexsort([last, recency, primary, group * 2 + invalid])
 
 
 def _apply_unions(

@@ -17,17 +17,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
+from crm_hygiene import tables
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
 from crm_hygiene.ledger.codec import dumps
 from crm_hygiene.matching.decisions import AUTO
+from crm_hygiene.matching.records import ENTITIES, EntityRecords
 from crm_hygiene.matching.tenant import dedupe_tenant
 from crm_hygiene.model import Entity
+from crm_hygiene.model.field_changes import changed_at_frame
+from crm_hygiene.model.snapshot import prepare_snapshot
+from crm_hygiene.normalize.records import normalize_tenant
+from crm_hygiene.pipeline.field_changes import update_field_changes
 from crm_hygiene.policy import Policy, policy_hash
 from crm_hygiene.stores import FieldChange
+from crm_hygiene.warehouse import read_table, write_table
 from tests.matching.dedupe_demo import TENANT, Crm, new_crm, records, twin_crm
 
 POLICY = policy_hash(Policy())
@@ -122,6 +130,7 @@ def test_batches_of_merges_write_exactly_what_one_merge_at_a_time_writes(
 _KILLED = """
 import os, signal, sys
 import pandas as pd
+from crm_hygiene import tables
 from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
 from crm_hygiene.ledger import Ledger
@@ -199,3 +208,54 @@ def test_a_process_killed_between_two_commits_converges_on_rerun(
     assert not crm.ledger.writes.open_batches(TENANT)
     group = again.group_ids[0]
     assert _writer(crm, "undo").unmerge(group).applied
+
+
+def _tracked_records(crm: Crm, conn: duckdb.DuckDBPyConnection) -> dict[Entity, EntityRecords]:
+    """Snapshot, field-change tracking and normalization, as the nightly job does them."""
+    snapshots = {e: prepare_snapshot(e, crm.store.snapshot(TENANT, e)) for e in Entity}
+    normalized = normalize_tenant(snapshots)
+    out = {}
+    for entity in ENTITIES:
+        write_table(conn, TENANT, tables.snapshot(entity), snapshots[entity])
+        update_field_changes(conn, TENANT, entity, crm.ledger)
+        changed = changed_at_frame(read_table(conn, TENANT, tables.field_changes(entity)))
+        out[entity] = EntityRecords(entity, snapshots[entity], normalized[entity].frame, changed)
+    return out
+
+
+def test_a_rerun_after_a_crash_chooses_the_same_survivor_values_as_an_uninterrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Killed after the company merges reached the store: the re-pointed contacts' updated_at
+    # moved, and the rerun's fresh snapshot took their values for the contacts' merges as the
+    # latest edits (`most_recent`), where the uninterrupted run did not.
+    crashed, clean = new_crm(tmp_path / "crashed"), new_crm(tmp_path / "clean")
+    crashed_conn, clean_conn = duckdb.connect(), duckdb.connect()
+    first = dedupe_tenant(clean.ledger, TENANT, _tracked_records(clean, clean_conn), run_id="run-1")
+    apply_merge_proposals(_writer(clean, "run-1"), first.proposals, tenant=TENANT)
+
+    found = dedupe_tenant(crashed.ledger, TENANT, _tracked_records(crashed, crashed_conn), run_id="run-1")
+    pd.testing.assert_frame_equal(found.proposals, first.proposals)
+    monkeypatch.setattr(crashed.ledger.writes, "record_audit_rows", _raise)
+    with pytest.raises(RuntimeError, match="killed"):
+        apply_merge_proposals(_writer(crashed, "run-1"), found.proposals, tenant=TENANT)
+    monkeypatch.undo()
+    again = dedupe_tenant(crashed.ledger, TENANT, _tracked_records(crashed, crashed_conn), run_id="run-2")
+    # The contacts' merges, auto and for review, carry the same survivor values as before.
+    theirs = first.proposals.query("entity == 'contact'").set_index("change_id")["field_values"]
+    ours = again.proposals.query("entity == 'contact'").set_index("change_id")["field_values"]
+    assert len(ours) > 10
+    pd.testing.assert_series_equal(ours.sort_index(), theirs.sort_index())
+    apply_merge_proposals(_writer(crashed, "run-2"), again.proposals, tenant=TENANT)
+
+    contacts = [
+        crm.store.snapshot(TENANT, Entity.CONTACT).drop(columns=["version", "updated_at"]).sort_values("id")
+        for crm in (crashed, clean)
+    ]
+    merged = contacts[1]["status"].eq("merged").sum()
+    assert merged > 10
+    pd.testing.assert_frame_equal(contacts[0].reset_index(drop=True), contacts[1].reset_index(drop=True))
+
+
+def _raise(*_args: object) -> None:
+    raise RuntimeError("killed after the store write")

@@ -75,6 +75,30 @@ def survivor_of(plan: MergePlan, cluster: str = "k") -> str:
 # --- field rules ---------------------------------------------------------------------------------
 
 
+def test_most_recent_reads_when_a_person_changed_the_field_not_the_records_updated_at() -> None:
+    # C1's updated_at is recent because this tool re-pointed its company_id; its phone was last
+    # changed by a person on day 1. C2's phone was changed on day 20: it is the recent one.
+    records = snapshot(
+        {"id": "C1", "phone": "+1 555 0100", "title": "VP Sales", "updated": 40},
+        {"id": "C2", "phone": "+1 555 0199", "title": "Head of Sales", "updated": 20},
+    )
+    by_updated_at = plan_merges(records, clusters(k=["C1", "C2"]))
+    assert field_row(by_updated_at, "phone")["value"] == "+1 555 0100"
+    changed_at = pd.DataFrame(
+        {
+            "phone": pd.to_datetime([stamp(1), stamp(20)], utc=True),
+            "title": pd.to_datetime([stamp(1), stamp(2)], utc=True),
+        },
+        index=pd.Index(["C1", "C2"], name="id"),
+    )
+    by_person = plan_merges(records, clusters(k=["C1", "C2"]), changed_at=changed_at)
+    assert field_row(by_person, "phone")["value"] == "+1 555 0199"
+    assert field_row(by_person, "title")["value"] == "Head of Sales"
+    # A record the tracker has not seen yet keeps its updated_at for every field.
+    partial = plan_merges(records, clusters(k=["C1", "C2"]), changed_at=changed_at.loc[["C2"]])
+    assert field_row(partial, "phone")["value"] == "+1 555 0100"
+
+
 def test_most_recent_takes_the_value_of_the_latest_update() -> None:
     records = snapshot(
         {"id": "C1", "email": "old@acme.com", "updated": 1, "first_name": "Ann", "last_name": "Lee"},

@@ -1,0 +1,85 @@
+"""When a person last changed each field: the tracker keeps this tool's writes out of it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from crm_hygiene.model import Entity
+from crm_hygiene.model.field_changes import changed_at_frame, track_field_changes
+
+T0 = pd.Timestamp("2026-01-01T00:00:00Z")
+T1 = pd.Timestamp("2026-03-01T00:00:00Z")
+T2 = pd.Timestamp("2026-06-01T00:00:00Z")
+
+
+def _snapshot(rows: list[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for name in ("first_name", "last_name", "email", "phone", "title", "company_id", "company_name"):
+        if name not in frame:
+            frame[name] = None
+    for name in ("street", "city", "region", "postcode", "country"):
+        frame[name] = None
+    frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
+    return frame
+
+
+def _track(
+    conn: duckdb.DuckDBPyConnection, snapshot: pd.DataFrame, first: bool, writes: pd.DataFrame
+) -> pd.DataFrame:
+    conn.register("snap", snapshot)
+    track_field_changes(
+        conn,
+        Entity.CONTACT,
+        snapshot="snap",
+        previous=None if first else "changes",
+        target="changes_next",
+        tool_writes=writes,
+        seen_at=datetime.now(UTC),
+    )
+    conn.execute("CREATE OR REPLACE TABLE changes AS SELECT * FROM changes_next")
+    conn.unregister("snap")
+    return changed_at_frame(conn.execute("SELECT * FROM changes").fetch_df())
+
+
+def test_a_persons_edit_is_dated_and_this_tools_writes_are_not() -> None:
+    conn = duckdb.connect()
+    no_writes = pd.DataFrame(columns=["record_id", "field", "value"])
+    first = _snapshot(
+        [
+            {"id": "A", "phone": "+1 555 0100", "company_id": "K1", "updated_at": T0},
+            {"id": "B", "phone": "+1 555 0200", "company_id": "K2", "updated_at": T0},
+            {"id": "C", "phone": "+1 555 0300", "company_id": "K1", "updated_at": T0},
+        ]
+    )
+    seen = _track(conn, first, True, no_writes)
+    assert (seen["phone"] == T0).all() and (seen["company_id"] == T0).all()
+
+    later = _snapshot(
+        [
+            # A rep corrected A's phone.
+            {"id": "A", "phone": "+1 555 0199", "company_id": "K1", "updated_at": T1},
+            # This tool re-pointed B to its company's survivor: updated_at moved, nobody edited.
+            {"id": "B", "phone": "+1 555 0200", "company_id": "K9", "updated_at": T2},
+            # Untouched fields of C, though something bumped its updated_at.
+            {"id": "C", "phone": "+1 555 0300", "company_id": "K1", "updated_at": T2},
+            # A record loaded since.
+            {"id": "D", "phone": "+1 555 0400", "company_id": "K1", "updated_at": T1},
+        ]
+    )
+    writes = pd.DataFrame([{"record_id": "B", "field": "company_id", "value": "K9"}])
+    seen = _track(conn, later, False, writes)
+    assert seen.at["A", "phone"] == T1 and seen.at["A", "company_id"] == T0
+    assert seen.at["B", "company_id"] == T0 and seen.at["B", "phone"] == T0
+    assert seen.at["C", "phone"] == T0
+    assert seen.at["D", "phone"] == T1
+
+    # The next run: nothing changed, so nothing moves, even with the tool's write no longer
+    # in the window; and a value the tool did not write is a person's.
+    again = later.assign(updated_at=pd.Timestamp("2026-07-01T00:00:00Z"))
+    again.loc[again["id"] == "C", "company_id"] = "K5"
+    seen = _track(conn, again, False, pd.DataFrame(columns=["record_id", "field", "value"]))
+    assert seen.at["B", "company_id"] == T0
+    assert seen.at["C", "company_id"] == pd.Timestamp("2026-07-01T00:00:00Z")
