@@ -317,7 +317,7 @@ def rarest_tokens(tokens: pd.Series) -> pd.Series:
 
 def rarest_and_other_tokens(tokens: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Per row, the rarest token (as `rarest_tokens`) and the row's other tokens, sorted and
-    space-joined (None when fewer than two are left).
+    space-joined (None when none is left, or one of fewer than four letters).
 
     The other tokens are a blocking key for a typo: a mistyped word is a word few records
     hold, so it is the rarest of its name, and the rest of the name stays as it was
@@ -341,8 +341,11 @@ def rarest_and_other_tokens(tokens: pd.Series) -> tuple[pd.Series, pd.Series]:
     rarest = ranked[firsts]["token"]
     others = ranked[~firsts].sort_values(["row", "token"], kind="stable")
     grouped = others.groupby(level="row", sort=False)["token"]
-    # One word left is no key: "honeywell v" and "unilever v" would both leave "v".
-    rest = grouped.agg(" ".join)[grouped.size() >= 2]
+    # One short word left is no key: "honeywell v" and "unilever v" would both leave "v". One
+    # word of four letters or more is: "vexvexzq widgets" leaves "widgets", as "vexvexzo
+    # widgets" does (`blocking` counts the pairs before the key is used).
+    joined = grouped.agg(" ".join)
+    rest = joined[(grouped.size() >= 2) | (joined.str.len() >= 4)]
     return (
         rarest.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None),
         rest.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None),
