@@ -186,9 +186,6 @@ def fit_file(
         u_without_duplicates=True,
         report_learnt=False,
         link_inputs=link_inputs,
-        # Small samples in one pass: Splink's probe and ten chunks repeat the join, which costs
-        # more than it saves below a million pairs (above it, the chunks are faster).
-        u_in_one_pass=max_pairs <= MIN_U_PAIRS,
     )
     return linker, learnt
 

@@ -251,7 +251,6 @@ def fit_registered(
     report_learnt: bool = True,
     link_inputs: Sequence[SplinkDataFrame] = (),
     labels: pd.DataFrame | None = None,
-    u_in_one_pass: bool = False,
 ) -> Fit:
     """Train on match input already registered on `session` (with any `extra_exact` columns).
 
@@ -265,11 +264,7 @@ def fit_registered(
     `records` is then their union, which the counting and checking queries read.
     `u_without_duplicates` takes the duplicates out of the sampled u (`learnt.remove_matches_from_u`),
     for files where a few entities hold many rows; `extra_blocking` adds prediction blocking
-    rules (`blocking.affordable_rules`). `u_in_one_pass` samples u in one query instead of
-    Splink's probe and ten chunks, which stop early once every level has been seen 100 times:
-    a level as rare as a swap of first and last name never is, so the chunks only repeat the
-    join (on chicago's 3,337 records and a million pairs, a quarter less time and the same u;
-    on five million pairs the chunks were faster).
+    rules (`blocking.affordable_rules`).
     """
     report = say or (lambda message: logger.info("train %s: %s", entity.value, message))
     rules = training_rules(entity, extra_exact)
@@ -293,10 +288,7 @@ def fit_registered(
     if lenient:
         keep_prior_usable(linker, report)
     report(f"estimating u from up to {max_pairs:,} random pairs")
-    if u_in_one_pass:
-        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1)
-    else:
-        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     em_runs = 0
     for rule in rules.em:
         sql = rule.get_blocking_rule("duckdb").blocking_rule_sql

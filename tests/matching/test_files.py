@@ -25,7 +25,7 @@ from crm_hygiene.matching.file_mapping import (
     parse_mapping,
 )
 from crm_hygiene.matching.file_records import identifier_keys, identifier_lists, map_rows
-from crm_hygiene.matching.files import MIN_U_PAIRS, dedupe_table, u_pairs_for
+from crm_hygiene.matching.files import MIN_U_PAIRS, u_pairs_for
 from crm_hygiene.matching.settings import (
     ExtraIdentifier,
     blocking_rules,
@@ -712,21 +712,3 @@ def test_u_is_sampled_from_pairs_in_proportion_to_the_file() -> None:
     assert u_pairs_for(1_000) == MIN_U_PAIRS  # a small file: a million pairs, not all 5.6 M
     assert u_pairs_for(50_000) == 5_000_000
     assert u_pairs_for(200_000) == 20_000_000  # capped by max_pairs (5 M by default) in fit_file
-
-
-def test_a_small_file_samples_u_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Splink's probe and ten chunks stop early only when every level was seen 100 times; a
-    # file's rare levels never are, so below a million pairs one pass gives u sooner.
-    from splink.internals.linker_components.training import LinkerTraining
-
-    asked: list[dict[str, object]] = []
-    sample = LinkerTraining.estimate_u_using_random_sampling
-
-    def spy(self: LinkerTraining, *args: object, **kwargs: object) -> None:
-        asked.append(kwargs)
-        sample(self, *args, **kwargs)
-
-    monkeypatch.setattr(LinkerTraining, "estimate_u_using_random_sampling", spy)
-    mapping = parse_mapping(PEOPLE_MAPPING, Entity.CONTACT)
-    dedupe_table(people(40), Entity.CONTACT, mapping, truth_column="person")
-    assert [a.get("num_chunks") for a in asked] == [1]
