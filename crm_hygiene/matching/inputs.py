@@ -16,7 +16,8 @@ domains are already NULL there, so two gmail users share nothing by domain), `ti
 Companies: `name_key`, `name_tokens` (array of words without legal form or stop words),
 `name_rarest_token` (the word of the name held by the fewest records of the table, so that
 "Vexvexzo Consulting" is matched on "vexvexzo", never on "consulting"), `name_other_tokens`
-(the name's other words: a typo in the rarest word leaves them alike), `website`, `phone`,
+(the name's other words: a typo in the rarest word leaves them alike), `name_grams` (the
+letter trigrams of the words as a bit signature, `name_grams`), `website`, `phone`,
 `postcode`, `postcode_head` (the part before the first blank or hyphen: "06744" of
 "06744-8606", "AB7E" of "AB7E 0SG"), `street_number` and `street_key` (the house number
 and the street's words run together, `normalize.addresses.street_key`), `city`, `country`.
@@ -37,11 +38,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crm_hygiene.matching.name_grams import signatures
 from crm_hygiene.model.records import Entity, Status
 
 # Part of every settings fingerprint: bump it whenever a column below changes meaning, so that
 # parameters trained on the old inputs are refused rather than silently misapplied.
-INPUT_VERSION = 4
+INPUT_VERSION = 5
 
 # Above this many records one value is not an identity (see the module docstring). A block of
 # n records costs n*(n-1)/2 comparisons: 1,000 records are 0.5 M pairs, still cheap.
@@ -74,6 +76,7 @@ MATCH_COLUMNS: dict[Entity, dict[str, pa.DataType]] = {
         "name_tokens": pa.list_(_STRING),
         "name_rarest_token": _STRING,
         "name_other_tokens": _STRING,
+        "name_grams": pa.list_(pa.int64()),
         "name_guard_key": _STRING,
         "name_guard_tokens": pa.list_(_STRING),
         "website": _STRING,
@@ -265,6 +268,7 @@ def _company_input(frame: pd.DataFrame, max_shared: int) -> pd.DataFrame:
             "name_tokens": tokens,
             "name_rarest_token": _unshare(rarest, max_shared),
             "name_other_tokens": others,
+            "name_grams": signatures(tokens),
             # The name again for `settings.shared_by_other_names`, under its own column names
             # so that EM on a block of the name still trains the phone comparison that asks it.
             "name_guard_key": name_key,
@@ -313,7 +317,7 @@ def rarest_tokens(tokens: pd.Series) -> pd.Series:
 
 def rarest_and_other_tokens(tokens: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Per row, the rarest token (as `rarest_tokens`) and the row's other tokens, sorted and
-    space-joined (None when fewer than two are left).
+    space-joined (None when none is left, or one of fewer than four letters).
 
     The other tokens are a blocking key for a typo: a mistyped word is a word few records
     hold, so it is the rarest of its name, and the rest of the name stays as it was
@@ -337,8 +341,11 @@ def rarest_and_other_tokens(tokens: pd.Series) -> tuple[pd.Series, pd.Series]:
     rarest = ranked[firsts]["token"]
     others = ranked[~firsts].sort_values(["row", "token"], kind="stable")
     grouped = others.groupby(level="row", sort=False)["token"]
-    # One word left is no key: "honeywell v" and "unilever v" would both leave "v".
-    rest = grouped.agg(" ".join)[grouped.size() >= 2]
+    # One short word left is no key: "honeywell v" and "unilever v" would both leave "v". One
+    # word of four letters or more is: "vexvexzq widgets" leaves "widgets", as "vexvexzo
+    # widgets" does (`blocking` counts the pairs before the key is used).
+    joined = grouped.agg(" ".join)
+    rest = joined[(grouped.size() >= 2) | (joined.str.len() >= 4)]
     return (
         rarest.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None),
         rest.reindex(tokens.index).astype(object).where(lambda s: s.notna(), None),

@@ -8,12 +8,16 @@ The steps are those of `files.dedupe_table`, with two tables instead of one:
    on widely shared values count over both files;
 3. the model is trained and predicts with Splink's `link_only`: only pairs of one record of A
    and one of B are compared, counted and scored; the prior is over the |A| x |B| pairs;
-4. clusters at the threshold join the records of both files; each record of B gets
-   `match_id` (the id, as written in A, of its best-scoring record of A in its cluster) and
-   `match_probability` (that pair's score), empty where it matches nothing.
+4. each record of B gets `match_id` (the id, as written in A, of its best-scoring record of
+   A at or above the threshold) and `match_probability` (that pair's score), empty where it
+   matches nothing. A record of B is one entity, so it is linked to that record of A only: a
+   second record of A it also scores well with (the café of a hotel beside its restaurant,
+   at one address and on one switchboard) is a neighbour it resembles less, not a second
+   match. The link's groups are those pairs: a record of A with the records of B that chose
+   it (`best_partner_groups`).
 
-With a truth column in both files, the clusters are scored on the pairs across the files only
-(`cross_scores`), as a link is scored.
+With a truth column in both files, the groups are scored on the pairs across the files only
+(`cross_scores`), as a link is scored: exactly the pairs the output names.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ from crm_hygiene.matching.files import (
     DEFAULT_THRESHOLD,
     arrow_with_identifiers,
     fit_file,
-    predict_and_cluster,
     settle_on_predictions,
 )
 from crm_hygiene.matching.model import DEFAULT_MAX_PAIRS, DEFAULT_SEED
@@ -188,8 +191,9 @@ def link_tables(
         say("predicting")
         total = float(counts["a"]) * float(counts["b"])
         settle_on_predictions(session, linker, learnt, total, say, inside=_cross_pairs_inside)
-        predictions, labels = predict_and_cluster(session, linker, threshold, say)
-        # Each record of B: its best-scoring record of A among those in its own cluster.
+        # Only pairs at or above the threshold are reported: none below it is kept.
+        predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+        # Each record of B: its best-scoring record of A at or above the threshold.
         best = session.con.sql(
             "SELECT b, a, p FROM ("
             "SELECT CASE WHEN starts_with(unique_id_l, 'b:') THEN unique_id_l ELSE unique_id_r END AS b, "
@@ -200,16 +204,22 @@ def link_tables(
     output = _output(table_b, mapped, best)
     scores = None
     if truth_column is not None:
-        scores = cross_scores(
-            pd.Series(labels["cluster"].to_numpy(), index=labels["id"].to_numpy()),
-            _truth(tables, mapped, truth_column),
-        )
+        scores = cross_scores(best_partner_groups(best), _truth(tables, mapped, truth_column))
     seconds = time.perf_counter() - started
     matched = int(output["match_id"].notna().sum())
     say(
         f"{matched:,} of {counts['b']:,} records of B match a record of A at >= {threshold} ({seconds:.1f} s)"
     )
     return LinkResult(output, len(table_a), len(table_b), matched, seconds, scores)
+
+
+def best_partner_groups(best: pd.DataFrame) -> pd.Series:
+    """The link's groups from each record of B's best record of A (columns b, a): the group of
+    a record of A is its own id, shared by the records of B that chose it. Records in no pair
+    are left out (each is a group of its own)."""
+    chosen = pd.Series(best["a"].to_numpy(dtype=object), index=best["b"].to_numpy(dtype=object))
+    partners = pd.Series(chosen.unique(), index=chosen.unique())
+    return pd.concat([chosen, partners])
 
 
 def _cross_pairs_inside(clusters: str) -> str:

@@ -40,6 +40,7 @@ import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
 from crm_hygiene.matching.inputs import INPUT_VERSION
+from crm_hygiene.matching.name_grams import dice_sql
 from crm_hygiene.model.records import Entity
 
 if TYPE_CHECKING:
@@ -540,15 +541,25 @@ def _same_words_but_typos(column: str, key: str) -> ComparisonLevelCreator:
     return cll.CustomLevel(f"{one_word} OR {words}", "the same words, each as written or one edit off")
 
 
+def _names_written_alike(at_least: float) -> ComparisonLevelCreator:
+    """The letter trigrams of the two names' words overlap by a Dice coefficient of `at_least`
+    (`name_grams`): the same words in another order, run together or split, one word more or
+    a few letters off, which whole-name Jaro-Winkler and word-by-word equality miss."""
+    return cll.CustomLevel(dice_sql("name_grams", at_least), f"name trigrams: Dice >= {at_least}")
+
+
 def _company_comparisons() -> list[Comparison]:
     name = _custom(
         "name",
-        "name: exact key / same words with typos / similar key / same rarest token (tf) / shared token / else",
+        "name: exact key / same words with typos / similar key / trigrams alike / loosely alike / "
+        "same rarest token (tf) / shared token / else",
         [
             (cll.NullLevel("name_key"), None),
             (cll.ExactMatchLevel("name_key"), "same name"),
             (_same_words_but_typos("name_tokens", "name_key"), "same words but a typo"),
             (cll.JaroWinklerLevel("name_key", 0.92), "names similar"),
+            (_names_written_alike(0.8), "names written alike"),
+            (_names_written_alike(0.65), "names written loosely alike"),
             # The TF adjustment is taken against this level's own u (not the exact level's):
             # "vexvexzo" held by 2 records weighs far more than "oak" held by 40.
             (

@@ -136,14 +136,18 @@ def test_a_typo_in_the_rarest_word_leaves_the_other_words_as_a_key() -> None:
             ["electronics", "konink", "philips"],
             ["honeywell", "v"],
             None,
+            ["vexvexzq", "widgets"],
+            ["vexvexzo", "widgets"],
+            ["vexvexzo", "widgets"],
+            ["widgets", "zeta"],
         ],
         dtype=object,
     )
     rarest, others = rarest_and_other_tokens(tokens)
-    assert rarest.tolist() == ["koninkl", "konink", "konink", "honeywell", None]
+    assert rarest.tolist()[:5] == ["koninkl", "konink", "konink", "honeywell", None]
     # The mistyped name and the right one leave the same words, a blocking key they share;
-    # one word left ("v") is no key.
-    assert others.tolist() == ["electronics philips"] * 3 + [None, None]
+    # one short word left ("v") is no key, one long word is.
+    assert others.tolist() == ["electronics philips"] * 3 + [None, None] + ["widgets"] * 4
 
 
 def test_rarest_tokens_of_nothing() -> None:

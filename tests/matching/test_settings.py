@@ -11,6 +11,7 @@ from splink import block_on
 
 from crm_hygiene.matching import settings as settings_module
 from crm_hygiene.matching.inputs import MATCH_COLUMNS
+from crm_hygiene.matching.name_grams import signature
 from crm_hygiene.matching.settings import (
     Comparison,
     blocking_rules,
@@ -129,12 +130,16 @@ def test_a_contact_city_shared_with_the_company_weighs_nothing() -> None:
 
 
 def _holds(condition: str, left: dict[str, object], right: dict[str, object]) -> bool:
-    """Whether a level's SQL condition holds for one pair (lists as VARCHAR[], text as VARCHAR)."""
+    """Whether a level's SQL condition holds for one pair (lists as VARCHAR[] or, of numbers,
+    BIGINT[]; text as VARCHAR)."""
     names = sorted(set(left) | set(right))
     values = [left.get(n) for n in names] + [right.get(n) for n in names]
     columns = [f'"{n}_l"' for n in names] + [f'"{n}_r"' for n in names]
     lists = {n for n in names if isinstance(left.get(n), list) or isinstance(right.get(n), list)}
-    types = ["VARCHAR[]" if n in lists else "VARCHAR" for n in names] * 2
+    numbers = {
+        n for n in lists if any(isinstance(v, int) for v in (left.get(n) or []) + (right.get(n) or []))
+    }
+    types = ["BIGINT[]" if n in numbers else "VARCHAR[]" if n in lists else "VARCHAR" for n in names] * 2
     row = duckdb.sql(
         f"SELECT coalesce({condition}, false) FROM (SELECT "
         + ", ".join(f"${i + 1}::{t} AS {c}" for i, (c, t) in enumerate(zip(columns, types, strict=True)))
@@ -165,6 +170,33 @@ def test_company_names_with_the_same_words_one_typo_each() -> None:
     assert not same("dsm", "dsn")  # short words: one edit is another word
     assert not same("electronics koninkl philips", "electronics koninkl sony")
     assert level_phrases(Entity.COMPANY)["name"][1] == "same words but a typo"
+
+
+def test_company_names_written_alike_in_another_order_run_together_or_a_word_more() -> None:
+    alike = _condition(Entity.COMPANY, "name", "name trigrams: Dice >= 0.8")
+    loosely = _condition(Entity.COMPANY, "name", "name trigrams: Dice >= 0.65")
+
+    def side(name: str) -> dict[str, object]:
+        return {"name_grams": signature(name.split())}
+
+    def level(a: str, b: str) -> str:
+        if _holds(alike, side(a), side(b)):
+            return "alike"
+        return "loosely" if _holds(loosely, side(a), side(b)) else "no"
+
+    assert level("philips gloeilampenfabrieken", "philipsgloeilampenfabrieken") == "alike"
+    assert level("brocades gist", "gistbrocades") == "alike"
+    assert level("nobel akzo", "akzo nobel") == "alike"
+    assert level(
+        "henry booth house jelly bean learining center", "henry booth house jelly learning center"
+    ) == ("alike")
+    assert level("carole robertson center learning", "carole robertson center roosevelt") == "loosely"
+    assert level("dsm", "dsm ip assets") == "no"  # two words more: a subsidiary
+    assert level("easter seals", "salvation army") == "no"
+    assert level_phrases(Entity.COMPANY)["name"][3:5] == (
+        "names written alike",
+        "names written loosely alike",
+    )
 
 
 def test_first_and_last_name_swapped_with_a_typo() -> None:
