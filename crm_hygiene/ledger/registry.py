@@ -292,7 +292,7 @@ class DedupRegistry:
         - records absent from this run keep their ids.
 
         Record ids are stored as text. One transaction; the work is done in memory (pandas)
-        over all of the tenant's assignments, read in one query, and written back with one
+        over all of the tenant's assignments, read in two scans, and written back with one
         statement per kind of write over a staged table (new ids, retired ids, assignments).
         """
         where = f"entity ids for {tenant}/{entity_type}"
