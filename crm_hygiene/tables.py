@@ -16,7 +16,7 @@ from crm_hygiene.matching.records import EntityRecords
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.field_changes import TRACKED, changed_at_frame, tracked_fields
 from crm_hygiene.model.snapshot import restore_snapshot_dtypes
-from crm_hygiene.warehouse import has_table, read_table
+from crm_hygiene.warehouse import has_table, read_table, table_columns
 
 STANDARDIZATION_PROPOSALS = "standardization_proposals"
 MERGE_PROPOSALS = "merge_proposals"
@@ -53,13 +53,22 @@ def read_snapshot(
     return restore_snapshot_dtypes(entity, read_table(conn, tenant, snapshot(entity), columns))
 
 
-def read_normalized(conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity) -> pd.DataFrame:
-    """The entity's normalized records, with nullable booleans and versions restored."""
-    frame = read_table(conn, tenant, normalized(entity))
+def read_normalized(
+    conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The entity's normalized records, with nullable booleans and versions restored.
+
+    With `columns`, only those of them the table has (a check reads a few of many columns).
+    """
+    present = set(table_columns(conn, tenant, normalized(entity))) if columns is not None else set()
+    if present:  # a missing table is read as asked, so the error names it
+        columns = [c for c in columns or () if c in present]
+    frame = read_table(conn, tenant, normalized(entity), columns)
     for column in frame.columns:
         if column.endswith("_valid"):
             frame[column] = frame[column].astype("boolean")
-    frame["version"] = frame["version"].astype("Int64")
+    if "version" in frame.columns:
+        frame["version"] = frame["version"].astype("Int64")
     return frame
 
 

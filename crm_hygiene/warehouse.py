@@ -48,6 +48,16 @@ def read_table(
     return conn.execute(f'SELECT {selected} FROM "{tenant_schema(tenant)}"."{table}"').fetch_df()
 
 
+def table_columns(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> list[str]:
+    """The names of the tenant's table's columns, in table order."""
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [tenant_schema(tenant), table],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
 def has_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> bool:
     """Whether the tenant's schema holds `table` (a step reading last run's output asks first)."""
     # fetchall: a result left partly read blocks the next query on a shared connection.

@@ -3,6 +3,13 @@
 A suite guards what normalization promises: unique ids, canonical code sets, E.164 phones,
 and validity rates that collapse only when a parser or a source breaks. The thresholds are
 deliberately low: a messy CRM is expected, a broken pipeline is not.
+
+The suite runs on pandas, given only the columns it reads (`SUITE_COLUMNS`): GX 1.24 has no
+DuckDB backend, and its generic SQL data source fails on DuckDB through duckdb-engine (every
+bundled metric comes back empty, great_expectations issue 11579; schema names are dropped; a
+second engine on the warehouse file clashes with the run's open connection). A handful of
+columns instead of the whole normalized table is most of what validating in the database
+would save.
 """
 
 from __future__ import annotations
@@ -22,6 +29,14 @@ from crm_hygiene.pii import mask_pii
 SENIORITIES = ("c_level", "vp", "director", "manager", "individual_contributor", "owner_founder", "unknown")
 # Below these shares of valid values among present ones, normalization itself is suspect.
 MIN_VALID_SHARE = {"email": 0.5, "phone": 0.5, "country": 0.5, "website": 0.5}
+# Every column an expectation below reads; a table lacking one simply skips its expectation.
+SUITE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "country",
+    "phone_e164",
+    "seniority",
+    *(f"{name}_valid" for name in MIN_VALID_SHARE),
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,11 @@ def _prepared(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_normalized_suite(entity: Entity, frame: pd.DataFrame) -> SuiteOutcome:
-    """Validate one normalized table; unexpected values in the outcome are PII-masked."""
+    """Validate one normalized table; unexpected values in the outcome are PII-masked.
+
+    `frame` needs only the `SUITE_COLUMNS` it has; other columns are ignored.
+    """
+    frame = frame[[c for c in frame.columns if c in SUITE_COLUMNS]]
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -24,6 +24,7 @@ from crm_hygiene.stores.protocol import ApplyReport, FieldChange, StoreError
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
 from crm_hygiene.stores.sql_engine import create_store_engine, write_transaction
 from crm_hygiene.stores.sql_tables import build_metadata
+from crm_hygiene.stores.sqlite_arrow import read_tenant_rows
 
 # Bound on values per IN (...) list: SQLite's default variable limit is 32766.
 _CHUNK = 2000
@@ -81,10 +82,28 @@ class SqlRecordStore:
 
     def snapshot(self, tenant: str, entity: Entity) -> pd.DataFrame:
         table = self._table(entity)
-        stmt = sa.select(table).where(table.c.tenant == tenant).order_by(table.c.id)
-        with self._engine.connect() as conn:
-            frame = pd.read_sql(stmt, conn)
+        frame = self._sqlite_snapshot(tenant, table)
+        if frame is None:
+            stmt = sa.select(table).where(table.c.tenant == tenant).order_by(table.c.id)
+            with self._engine.connect() as conn:
+                frame = pd.read_sql(stmt, conn)
         return frame[list(spec(entity).fields)]
+
+    def _sqlite_snapshot(self, tenant: str, table: sa.Table) -> pd.DataFrame | None:
+        """A SQLite file's rows read as Arrow (no Python object per value on the way), or None
+        where that reader does not apply and `pd.read_sql` reads them."""
+        url = self._engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.query:
+            return None
+        if self._engine.get_execution_options().get("schema_translate_map"):
+            return None
+        return read_tenant_rows(
+            url.database,
+            table.name,
+            [c.name for c in table.columns],
+            tenant,
+            text_columns=[c.name for c in table.columns if isinstance(c.type, sa.Text)],
+        )
 
     def read(self, tenant: str, entity: Entity, ids: Sequence[str]) -> pd.DataFrame:
         table = self._table(entity)

@@ -19,6 +19,7 @@ from crm_hygiene.ledger import AuditAction, ChangeKind, Ledger
 from crm_hygiene.model import Entity
 from crm_hygiene.policy import Policy, policy_hash
 from crm_hygiene.warehouse import read_table
+from crm_hygiene_dagster.assets.factory import STEP_SECONDS
 from crm_hygiene_dagster.jobs.run import run_nightly
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
 from tests.matching.dedupe_demo import TENANT, Crm, duplicate_of, merged_precision, new_crm
@@ -62,6 +63,12 @@ def test_nightly_runs_deduplicate_incrementally_and_every_merge_can_be_undone(
         assert first.checks["merge_proposals:merge_proposals_schema_check"] is True
         for asset in DEDUPE_ASSETS:
             assert asset in first.materialized, asset
+        # Every step says how long it took, on its own materialization or check evaluation.
+        for metadata in (*first.materialized.values(), *first.check_metadata.values()):
+            assert metadata[STEP_SECONDS] > 0
+        assert set(first.materialized) == {
+            "crm_snapshot", "normalized_records", "standardization_proposals", *DEDUPE_ASSETS
+        }  # fmt: skip
 
         pairs = first.materialized["candidate_pairs"]
         assert pairs["contacts.pairs"] > 0 and pairs["companies.pairs"] > 0

@@ -1,0 +1,68 @@
+"""Staged tables: a frame bulk-loaded into a temporary table, for set-based ledger writes.
+
+A write of many rows is one statement over a staged table (INSERT ... SELECT, UPDATE ...
+FROM) instead of one statement, or one bound parameter set built in Python, per row. The
+frame reaches the table through the driver's bulk path: COPY on PostgreSQL (the rows travel
+as one CSV stream, written by pandas), one `executemany` on SQLite (in process: no round
+trips to save, and the sqlite3 module loops in C).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+import sqlalchemy as sa
+
+
+def _temp_schema(connection: sa.Connection) -> str:
+    # Named explicitly so the ledger's schema_translate_map (None -> the tenant schema) leaves
+    # the staged table in the session's temporary schema, where both databases drop it at the
+    # latest when the connection closes.
+    return "pg_temp" if connection.dialect.name == "postgresql" else "temp"
+
+
+@contextmanager
+def staged(
+    connection: sa.Connection, name: str, frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]
+) -> Iterator[sa.Table]:
+    """`frame[list(types)]` in a temporary table `name`, for the length of the block.
+
+    Created inside the caller's transaction: dropped at the end of the block, or taken away
+    by the rollback when the block fails (both databases roll back DDL). Values must not be
+    null (they are ids and numbers).
+    """
+    table = sa.Table(
+        name,
+        sa.MetaData(),
+        *(sa.Column(column, kind, nullable=False) for column, kind in types.items()),
+        schema=_temp_schema(connection),
+    )
+    table.create(connection)
+    _load(connection, table, frame[list(types)])
+    yield table
+    table.drop(connection)
+
+
+def _load(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    qualified = f'{table.schema}."{table.name}"'
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            text = io.StringIO()
+            frame.to_csv(text, header=False, index=False)
+            text.seek(0)
+            cursor.copy_expert(f"COPY {qualified} ({names}) FROM STDIN WITH (FORMAT csv)", text)
+            # A fresh temporary table has no statistics; the join that reads it is planned on them.
+            cursor.execute(f"ANALYZE {qualified}")
+        else:
+            marks = ", ".join("?" for _ in frame.columns)
+            rows = zip(*(frame[c].tolist() for c in frame.columns), strict=True)
+            cursor.executemany(f"INSERT INTO {qualified} ({names}) VALUES ({marks})", rows)
+    finally:
+        cursor.close()
