@@ -25,6 +25,7 @@ from crm_hygiene.matching.records import ENTITIES
 from crm_hygiene.matching.reviews import learn_from_reviews
 from crm_hygiene.matching.schemas import merge_proposals_schema
 from crm_hygiene.model import spec
+from crm_hygiene.pipeline.incremental import mark_complete, run_mode
 from crm_hygiene.warehouse import read_table, write_table
 from crm_hygiene_dagster.assets.checks import evaluate_schema
 from crm_hygiene_dagster.assets.factory import (
@@ -73,6 +74,14 @@ def candidate_pairs(
             e: tables.read_if_present(conn, tenant, tables.duplicate_clusters(e)) for e in ENTITIES
         }
         metadata["do_not_link_learned"] = dg.MetadataValue.int(learn_from_reviews(book, tenant))
+        mode = run_mode(conn, tenant)
+        # Records normalized again without a new version (a contact of a company whose country
+        # changed) have new match input: scored again like changed ones.
+        renormalized = {
+            e: read_table(conn, tenant, tables.renormalized(e))["id"].astype(str).tolist()
+            for e in ENTITIES
+            if not mode.full and tables.has(conn, tenant, tables.renormalized(e))
+        }
         found = tenant_candidate_pairs(
             book,
             tenant,
@@ -82,6 +91,7 @@ def candidate_pairs(
             full=config.full,
             policy=policy.policy,
             progress=context.log.info,
+            rescore_also=renormalized,
         )
         for entity, result in found.items():
             write_table(conn, tenant, tables.candidate_pairs(entity), result.pairs)
@@ -216,6 +226,8 @@ def applied_merges(
         outcome = apply_merge_proposals(writer, proposals, tenant=tenant, progress=context.log.debug)
         write_table(conn, tenant, tables.APPLIED_MERGES, outcome.table())
         waiting = book.counts(tenant)["open_review_items"]
+        # The run's last step: the next run may build on this one's tables.
+        mark_complete(conn, tenant)
     by_entity = outcome.table().groupby(["entity", "outcome"]).size()
     return dg.MaterializeResult(
         metadata={

@@ -7,10 +7,17 @@ from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.field_changes import TRACKED
 from crm_hygiene.model.schemas import snapshot_schema
 from crm_hygiene.pipeline.field_changes import update_field_changes
-from crm_hygiene.pipeline.snapshot import iter_snapshot
-from crm_hygiene.warehouse import write_table
+from crm_hygiene.pipeline.incremental import decide_mode, record_state
+from crm_hygiene.pipeline.snapshot import snapshot_to_warehouse, table_summary
+from crm_hygiene.warehouse import qualified_name
 from crm_hygiene_dagster.assets.factory import pandera_check, policy_metadata, run_policy, tenant_asset
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
+
+
+class SnapshotConfig(dg.Config):
+    """`full`: read and redo every record even if the previous run's tables could be reused."""
+
+    full: bool = False
 
 
 @tenant_asset(
@@ -18,11 +25,13 @@ from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, Ware
     kinds={"duckdb", "pandas"},
     description=(
         "Every contact, company and employment record of the tenant as stored in the CRM, typed. "
-        "Malformed rows are kept and flagged with their reason; nothing is dropped."
+        "Malformed rows are kept and flagged with their reason; nothing is dropped. Incremental "
+        "after the first run: only records whose version or updated_at moved are read again."
     ),
 )
 def crm_snapshot(
     context: dg.AssetExecutionContext,
+    config: SnapshotConfig,
     crm_store: CrmStoreResource,
     warehouse: WarehouseResource,
     ledger: LedgerResource,
@@ -33,24 +42,28 @@ def crm_snapshot(
     store = crm_store.open()
     metadata: dict[str, object] = {"store": store.description, **policy_metadata(policy)}
     with warehouse.get_connection() as conn, ledger.open() as book:
-        for snap in iter_snapshot(store, tenant, progress=context.log.info):
-            entity = snap.entity
-            table = write_table(conn, tenant, tables.snapshot(entity), snap.frame)
+        mode = decide_mode(conn, tenant, policy.hash, requested_full=config.full)
+        record_state(conn, tenant, policy.hash, mode)
+        metadata["mode"] = dg.MetadataValue.text(f"{mode.name}: {mode.reason}")
+        context.log.info(f"snapshot {tenant}: {mode.name} ({mode.reason})")
+        for result in snapshot_to_warehouse(conn, store, tenant, mode, progress=context.log.info):
+            entity = result.entity
+            name = spec(entity).table
             if entity in TRACKED:
                 # When a person last changed each field: survivorship must not take this
                 # tool's own writes (a re-pointed reference) for a person's edit.
-                metadata[f"{spec(entity).table}.field_changes"] = update_field_changes(
-                    conn, tenant, entity, book
-                )
-            summary = snap.summary()
-            name = spec(entity).table
-            metadata[f"{name}.table"] = table
+                metadata[f"{name}.field_changes"] = update_field_changes(conn, tenant, entity, book)
+            summary = table_summary(conn, tenant, entity)
+            changed = result.changes["change"].value_counts()
+            metadata[f"{name}.table"] = qualified_name(tenant, result.table)
             metadata[f"{name}.rows"] = dg.MetadataValue.int(summary["rows"])
+            metadata[f"{name}.read"] = dg.MetadataValue.int(result.read_rows)
+            metadata[f"{name}.changes"] = dg.MetadataValue.json({str(k): int(v) for k, v in changed.items()})
             metadata[f"{name}.malformed_rows"] = dg.MetadataValue.int(summary["malformed_rows"])
             metadata[f"{name}.malformed_by_field"] = dg.MetadataValue.json(summary["malformed_by_field"])
             metadata[f"{name}.status"] = dg.MetadataValue.json(summary["status"])
-            if summary["unknown_columns"]:
-                metadata[f"{name}.unknown_columns"] = dg.MetadataValue.json(summary["unknown_columns"])
+            if result.unknown_columns:
+                metadata[f"{name}.unknown_columns"] = dg.MetadataValue.json(result.unknown_columns)
     return dg.MaterializeResult(metadata=metadata)
 
 

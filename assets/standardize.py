@@ -6,11 +6,13 @@ import pandas as pd
 from crm_hygiene import tables
 from crm_hygiene.config import Settings
 from crm_hygiene.model import Entity, spec
-from crm_hygiene.normalize.records import INPUT_COLUMNS, normalize_tenant, standardization_proposals
+from crm_hygiene.normalize.records import standardization_proposals
 from crm_hygiene.normalize.schemas import normalized_schema
 from crm_hygiene.normalize.workers import worker_pool
+from crm_hygiene.pipeline.incremental import replace_rows, run_mode
+from crm_hygiene.pipeline.normalize import normalize_to_warehouse
 from crm_hygiene.quality.expectations import SUITE_COLUMNS, run_normalized_suite
-from crm_hygiene.warehouse import write_table
+from crm_hygiene.warehouse import read_table, write_table
 from crm_hygiene_dagster.assets.factory import (
     blocking_check,
     pandera_check,
@@ -37,16 +39,17 @@ def normalized_records(
     tenant = context.partition_key
     metadata: dict[str, object] = dict(policy_metadata(run_policy(context, ledger)))
     with warehouse.get_connection() as conn:
-        snapshots = {
-            entity: tables.read_snapshot(conn, tenant, entity, INPUT_COLUMNS[entity]) for entity in Entity
-        }
+        mode = run_mode(conn, tenant)
         with worker_pool(Settings.from_env().workers) as workers:
-            context.log.info(f"normalizing {tenant} on {workers} process(es)")
-            normalized = normalize_tenant(snapshots)
+            context.log.info(f"normalizing {tenant} ({mode.name}) on {workers} process(es)")
+            normalized = normalize_to_warehouse(conn, tenant, mode, progress=context.log.info)
+        metadata["mode"] = dg.MetadataValue.text(mode.name)
         for entity, table in normalized.items():
-            write_table(conn, tenant, tables.normalized(entity), table.frame)
             name = spec(entity).table
-            metadata[f"{name}.rows"] = dg.MetadataValue.int(len(table.frame))
+            metadata[f"{name}.rows"] = dg.MetadataValue.int(
+                tables.count(conn, tenant, tables.normalized(entity))
+            )
+            metadata[f"{name}.normalized_now"] = dg.MetadataValue.int(len(table.frame))
             metadata[f"{name}.changes_by_rule"] = dg.MetadataValue.json(table.rule_counts())
             metadata[f"{name}.validity"] = dg.MetadataValue.json(table.validity())
             context.log.info(f"normalized {tenant}/{name}: {len(table.frame)} rows")
@@ -60,7 +63,8 @@ def normalized_records(
     kinds={"duckdb", "pandas"},
     description=(
         "One proposal per field whose canonical value differs from the stored one: rule, old, new, "
-        "confidence and the record version it was judged against."
+        "confidence and the record version it was judged against. Incremental runs redo the "
+        "records normalized again."
     ),
 )
 def standardization_proposals_asset(
@@ -68,20 +72,32 @@ def standardization_proposals_asset(
 ) -> dg.MaterializeResult:
     tenant = context.partition_key
     policy = run_policy(context, ledger)
-    parts = []
     with warehouse.get_connection() as conn:
+        mode = run_mode(conn, tenant)
+        incremental = not mode.full and tables.has(conn, tenant, tables.STANDARDIZATION_PROPOSALS)
+        parts = []
         for entity in Entity:
-            snapshot = tables.read_snapshot(conn, tenant, entity)
-            frame = tables.read_normalized(conn, tenant, entity)
-            parts.append(standardization_proposals(tenant, entity, snapshot, frame))
-        proposals = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True)
-        write_table(conn, tenant, tables.STANDARDIZATION_PROPOSALS, proposals)
+            ids = read_table(conn, tenant, tables.renormalized(entity))["id"] if incremental else None
+            snapshot = tables.read_snapshot(conn, tenant, entity, ids=ids)
+            frame = tables.read_normalized(conn, tenant, entity, ids=ids)
+            part = standardization_proposals(tenant, entity, snapshot, frame)
+            if incremental:
+                replace_rows(conn, tenant, tables.STANDARDIZATION_PROPOSALS, ids, part, entity=entity.value)
+            parts.append(part)
+        redone = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True)
+        if not incremental:
+            write_table(conn, tenant, tables.STANDARDIZATION_PROPOSALS, redone)
+        proposals = read_table(
+            conn, tenant, tables.STANDARDIZATION_PROPOSALS, ["entity", "field", "rule", "confidence"]
+        )
     by_rule = (
         proposals.groupby("rule")["confidence"].agg(["count", "mean"]).round(3) if len(proposals) else None
     )
     return dg.MaterializeResult(
         metadata={
+            "mode": dg.MetadataValue.text("incremental" if incremental else "full"),
             "proposals": dg.MetadataValue.int(len(proposals)),
+            "proposed_now": dg.MetadataValue.int(len(redone)),
             "by_field": dg.MetadataValue.json(
                 {f"{e}.{f}": int(n) for (e, f), n in proposals.groupby(["entity", "field"]).size().items()}
             ),

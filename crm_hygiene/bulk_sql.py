@@ -120,6 +120,8 @@ def _copy_into(
         f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {target} WITH NO DATA"
     )
     copy_into(connection, stage, rows)
+    # A fresh temporary table has no statistics; the join that reads it is planned on them.
+    connection.exec_driver_sql(f"ANALYZE {stage}")
     key = ", ".join(preparer.quote(c) for c in conflict_key)
     result = connection.exec_driver_sql(
         f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT ({key}) DO NOTHING"
@@ -152,6 +154,7 @@ def update_where_in(
     column = preparer.quote(key)
     connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({column} text PRIMARY KEY) ON COMMIT DROP")
     copy_into(connection, stage, unique.to_frame())
+    connection.exec_driver_sql(f"ANALYZE {stage}")
     staged = sa.table(stage.strip('"'), sa.column(key))
     statement = sa.update(table).where(table.c[key] == staged.c[key]).values(values)
     return int(connection.execute(statement).rowcount)

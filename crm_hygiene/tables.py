@@ -16,11 +16,13 @@ from crm_hygiene.matching.records import EntityRecords
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.field_changes import TRACKED, changed_at_frame, tracked_fields
 from crm_hygiene.model.snapshot import restore_snapshot_dtypes
-from crm_hygiene.warehouse import has_table, read_table, table_columns
+from crm_hygiene.warehouse import count_rows, has_table, read_table, table_columns
 
 STANDARDIZATION_PROPOSALS = "standardization_proposals"
 MERGE_PROPOSALS = "merge_proposals"
 APPLIED_MERGES = "applied_merges"
+# The previous run's mode, policy and table layout (`pipeline.incremental`).
+RUN_STATE = "run_state"
 
 
 def snapshot(entity: Entity) -> str:
@@ -33,6 +35,11 @@ def normalized(entity: Entity) -> str:
     return f"normalized_{spec(entity).table}"
 
 
+def renormalized(entity: Entity) -> str:
+    """The ids `normalized_records` normalized (again) this run: every id on a full run."""
+    return f"renormalized_{spec(entity).table}"
+
+
 def candidate_pairs(entity: Entity) -> str:
     return f"candidate_pairs_{spec(entity).table}"
 
@@ -41,20 +48,41 @@ def duplicate_clusters(entity: Entity) -> str:
     return f"duplicate_clusters_{spec(entity).table}"
 
 
+def store_versions(entity: Entity) -> str:
+    """Every record's version and updated_at as the store held them at the last snapshot."""
+    return f"store_versions_{spec(entity).table}"
+
+
+def changes(entity: Entity) -> str:
+    """The records this run's snapshot found new, changed or gone (`pipeline.incremental`)."""
+    return f"changes_{spec(entity).table}"
+
+
 def field_changes(entity: Entity) -> str:
     """When a person last changed each field of each record (`model.field_changes`)."""
     return f"field_changes_{spec(entity).table}"
 
 
 def read_snapshot(
-    conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, columns: Sequence[str] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    tenant: str,
+    entity: Entity,
+    columns: Sequence[str] | None = None,
+    *,
+    ids: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """The entity's snapshot (only `columns`, when given), with its types restored."""
-    return restore_snapshot_dtypes(entity, read_table(conn, tenant, snapshot(entity), columns))
+    """The entity's snapshot (only `columns`, or only the rows of `ids`, when given), with its
+    types restored."""
+    return restore_snapshot_dtypes(entity, read_table(conn, tenant, snapshot(entity), columns, ids=ids))
 
 
 def read_normalized(
-    conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, columns: Sequence[str] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    tenant: str,
+    entity: Entity,
+    columns: Sequence[str] | None = None,
+    *,
+    ids: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The entity's normalized records, with nullable booleans and versions restored.
 
@@ -63,7 +91,7 @@ def read_normalized(
     present = set(table_columns(conn, tenant, normalized(entity))) if columns is not None else set()
     if present:  # a missing table is read as asked, so the error names it
         columns = [c for c in columns or () if c in present]
-    frame = read_table(conn, tenant, normalized(entity), columns)
+    frame = read_table(conn, tenant, normalized(entity), columns, ids=ids)
     for column in frame.columns:
         if column.endswith("_valid"):
             frame[column] = frame[column].astype("boolean")
@@ -88,6 +116,14 @@ def read_records(
         read_normalized(conn, tenant, entity),
         changed,
     )
+
+
+def has(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> bool:
+    return has_table(conn, tenant, table)
+
+
+def count(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> int:
+    return count_rows(conn, tenant, table)
 
 
 def read_if_present(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> pd.DataFrame | None:

@@ -31,21 +31,44 @@ def write_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str, frame:
     schema = tenant_schema(tenant)
     qualified = f'"{schema}"."{table}"'
     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    # An object column with no value at all would get DuckDB's NULL type, into which a later
+    # run cannot insert text (an incremental run adds rows to these tables): make it text.
+    empty = [c for c in frame.columns if frame[c].dtype == object and not frame[c].notna().any()]
+    replace = (
+        " REPLACE (" + ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in empty) + ")" if empty else ""
+    )
     conn.register("_incoming", frame)
     try:
-        conn.execute(f"CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _incoming")
+        conn.execute(f"CREATE OR REPLACE TABLE {qualified} AS SELECT *{replace} FROM _incoming")
     finally:
         conn.unregister("_incoming")
     return qualified
 
 
 def read_table(
-    conn: duckdb.DuckDBPyConnection, tenant: str, table: str, columns: Sequence[str] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    tenant: str,
+    table: str,
+    columns: Sequence[str] | None = None,
+    *,
+    ids: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """The tenant's table, or only `columns` of it (a million rows of unused text cost memory)."""
+    """The tenant's table, or only `columns` of it (a million rows of unused text cost memory),
+    or only the rows whose `id` is one of `ids` (an incremental run's records)."""
     selected = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
-    # fetch_df reads the whole result, so no partly read cursor is left on a shared connection.
-    return conn.execute(f'SELECT {selected} FROM "{tenant_schema(tenant)}"."{table}"').fetch_df()
+    query = f'SELECT {selected} FROM "{tenant_schema(tenant)}"."{table}"'
+    if ids is None:
+        # fetch_df reads the whole result, so no partly read cursor is left on a shared connection.
+        return conn.execute(query).fetch_df()
+    conn.register("_ids", pd.DataFrame({"id": pd.Series(ids, dtype=object).astype(str)}))
+    try:
+        return conn.execute(f"{query} WHERE id IN (SELECT id FROM _ids)").fetch_df()
+    finally:
+        conn.unregister("_ids")
+
+
+def count_rows(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> int:
+    return int(conn.execute(f"SELECT count(*) FROM {qualified_name(tenant, table)}").fetchall()[0][0])
 
 
 def table_columns(conn: duckdb.DuckDBPyConnection, tenant: str, table: str) -> list[str]:

@@ -16,6 +16,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.tenant,
         log_level="DEBUG" if args.verbose else args.log_level,
         full_dedupe=args.full_dedupe,
+        full=args.full,
     )
     format_summary(summary, verbose=args.verbose)
     return 0 if summary.success else 1
@@ -30,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--tenant", required=True, help=f"a tenant added with `crm-hygiene tenants add` ({TENANT_RULE})"
     )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="redo every record from the snapshot on, not only what changed since the last run "
+        "(a policy change does this by itself)",
+    )
     run.add_argument(
         "--full-dedupe",
         action="store_true",

@@ -60,6 +60,17 @@ class RunSummary:
         ]
         if self.policy_version:
             lines.append(f"  policy          {self.policy_version[:12]}")
+        mode = self.materialized.get(snap, {}).get("mode")
+        if isinstance(mode, str):
+            changed = sum(
+                sum(v for k, v in counts.items() if k != "removed")
+                for t in ("contacts", "companies", "employment")
+                if isinstance(counts := self.materialized[snap].get(f"{t}.changes"), dict)
+            )
+            lines.append(
+                f"  run             {mode}"
+                + ("" if mode.startswith("full") else f" ({changed:,} records new or changed)")
+            )
         if snap in self.materialized:
             lines.append(
                 f"  records         {records}"
@@ -132,11 +143,13 @@ def run_nightly(
     ledger_url: str | None = None,
     log_level: str = "INFO",
     full_dedupe: bool = False,
+    full: bool = False,
 ) -> RunSummary:
     """Run `nightly_hygiene` for one registered tenant; never raises for a failed step, reports it.
 
     Raises `UnknownTenantError` (a ValueError) for a tenant the ledger does not list.
-    `full_dedupe` scores every record pair instead of only new and changed records.
+    `full` redoes every record from the snapshot on instead of only what changed since the
+    previous run (`pipeline.incremental`); `full_dedupe` scores every record pair only.
     """
 
     def open_ledger() -> Ledger:
@@ -153,8 +166,13 @@ def run_nightly(
     sync_tenant_partitions(instance, names)
     job = defs.resolve_job_def(nightly_hygiene.name)
     run_config: dict[str, object] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    if full_dedupe:
-        run_config["ops"] = {"candidate_pairs": {"config": {"full": True}}}
+    ops: dict[str, object] = {}
+    if full or full_dedupe:
+        ops["candidate_pairs"] = {"config": {"full": True}}
+    if full:
+        ops["crm_snapshot"] = {"config": {"full": True}}
+    if ops:
+        run_config["ops"] = ops
     kwargs: dict[str, object] = {}
     if resources:
         kwargs["resources"] = resources

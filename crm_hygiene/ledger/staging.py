@@ -2,19 +2,19 @@
 
 A write of many rows is one statement over a staged table (INSERT ... SELECT, UPDATE ...
 FROM) instead of one statement, or one bound parameter set built in Python, per row. The
-frame reaches the table through the driver's bulk path: COPY on PostgreSQL (the rows travel
-as one CSV stream, written by pandas), one `executemany` on SQLite (in process: no round
-trips to save, and the sqlite3 module loops in C).
+frame reaches the table through `bulk_sql.insert_frame`: COPY on PostgreSQL, one
+`executemany` on SQLite.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
 import sqlalchemy as sa
+
+from crm_hygiene.bulk_sql import insert_frame, qualified
 
 
 def _temp_schema(connection: sa.Connection) -> str:
@@ -47,22 +47,7 @@ def staged(
 
 
 def _load(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-    if frame.empty:
-        return
-    qualified = f'{table.schema}."{table.name}"'
-    names = ", ".join(f'"{c}"' for c in frame.columns)
-    cursor = connection.connection.cursor()
-    try:
-        if connection.dialect.name == "postgresql":
-            text = io.StringIO()
-            frame.to_csv(text, header=False, index=False)
-            text.seek(0)
-            cursor.copy_expert(f"COPY {qualified} ({names}) FROM STDIN WITH (FORMAT csv)", text)
-            # A fresh temporary table has no statistics; the join that reads it is planned on them.
-            cursor.execute(f"ANALYZE {qualified}")
-        else:
-            marks = ", ".join("?" for _ in frame.columns)
-            rows = zip(*(frame[c].tolist() for c in frame.columns), strict=True)
-            cursor.executemany(f"INSERT INTO {qualified} ({names}) VALUES ({marks})", rows)
-    finally:
-        cursor.close()
+    insert_frame(connection, table, frame)
+    if connection.dialect.name == "postgresql" and not frame.empty:
+        # A fresh temporary table has no statistics; the join that reads it is planned on them.
+        connection.exec_driver_sql(f"ANALYZE {qualified(connection, table)}")

@@ -134,6 +134,7 @@ def find_candidate_pairs(
     links: Mapping[str, str] | None = None,
     policy: Policy | None = None,
     progress: Progress = quiet,
+    rescore_also: Iterable[str] | None = None,
 ) -> CandidatePairs:
     """Score one entity's candidate pairs (full or incremental), explain them, drop do-not-link pairs.
 
@@ -166,7 +167,7 @@ def find_candidate_pairs(
     model = choice.model
 
     incremental, rescore, note = _incremental_plan(
-        registry, tenant, entity, live, previous, previous_clusters, choice, full, version
+        registry, tenant, entity, live, previous, previous_clusters, choice, full, version, rescore_also
     )
     if incremental:
         assert previous is not None and rescore is not None
@@ -226,8 +227,12 @@ def _incremental_plan(
     choice: ModelChoice,
     full: bool,
     policy_version: str,
+    rescore_also: Iterable[str] | None = None,
 ) -> tuple[bool, pd.Series | None, str]:
-    """Whether this run may score only new and changed records, which, and why (or why not)."""
+    """Whether this run may score only new and changed records, which, and why (or why not).
+
+    `rescore_also`: records whose match input changed with their version unchanged (a contact
+    normalized again because its company's country changed)."""
     if full:
         return False, None, "full run asked"
     if choice.trained_now:
@@ -245,6 +250,8 @@ def _incremental_plan(
     if assignments.empty:
         return False, None, "no entity ids from a previous run"
     rescore = records_to_rescore(live, assignments, previous_clusters)
+    if rescore_also is not None:
+        rescore = rescore | live["id"].astype(str).isin(set(rescore_also)).to_numpy()
     if 2 * int(rescore.sum()) > len(live):
         return False, None, f"{int(rescore.sum())} of {len(live)} records new or changed"
     return True, rescore, f"{int(rescore.sum())} new or changed records"
@@ -260,6 +267,7 @@ def tenant_candidate_pairs(
     full: bool = False,
     policy: Policy | None = None,
     progress: Progress = quiet,
+    rescore_also: Mapping[Entity, Iterable[str]] | None = None,
 ) -> dict[Entity, CandidatePairs]:
     """Candidate pairs of every entity, companies first so contacts see the company clusters."""
     previous = previous or {}
@@ -279,6 +287,7 @@ def tenant_candidate_pairs(
             links=links if entity is Entity.CONTACT else None,
             policy=policy,
             progress=progress,
+            rescore_also=(rescore_also or {}).get(entity),
         )
         if entity is Entity.COMPANY:
             threshold = (policy or Policy()).merge.auto_merge_threshold

@@ -375,13 +375,23 @@ def normalize_employment(
     return NormalizedTable(Entity.EMPLOYMENT, frame, list(results))
 
 
-def normalize_tenant(snapshots: dict[Entity, pd.DataFrame]) -> dict[Entity, NormalizedTable]:
-    """All entities of one tenant: companies first, so contacts can borrow their company's country."""
+def normalize_tenant(
+    snapshots: dict[Entity, pd.DataFrame],
+    *,
+    known_company_country: pd.Series | None = None,
+    known_contact_country: pd.Series | None = None,
+) -> dict[Entity, NormalizedTable]:
+    """All entities of one tenant: companies first, so contacts can borrow their company's country.
+
+    An incremental run normalizes only some records: `known_company_country` and
+    `known_contact_country` (normalized countries by id, from the previous run) give the
+    countries of the companies and contacts not normalized again.
+    """
     companies = normalize_companies(snapshots[Entity.COMPANY])
-    country_of = _by_id(companies.frame, "country")
+    country_of = _overlay(known_company_country, _by_id(companies.frame, "country"))
     contacts = snapshots[Entity.CONTACT]
     normalized_contacts = normalize_contacts(contacts, company_country=contacts["company_id"].map(country_of))
-    person_country = _by_id(normalized_contacts.frame, "country")
+    person_country = _overlay(known_contact_country, _by_id(normalized_contacts.frame, "country"))
     employment = snapshots[Entity.EMPLOYMENT]
     return {
         Entity.COMPANY: companies,
@@ -390,6 +400,13 @@ def normalize_tenant(snapshots: dict[Entity, pd.DataFrame]) -> dict[Entity, Norm
             employment, contact_country=employment["contact_id"].map(person_country)
         ),
     }
+
+
+def _overlay(known: pd.Series | None, fresh: pd.Series) -> pd.Series:
+    """`fresh` values, and `known` ones for the ids `fresh` does not have."""
+    if known is None or known.empty:
+        return fresh
+    return pd.concat([known[~known.index.isin(fresh.index)], fresh])
 
 
 def _by_id(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
+from crm_hygiene import tables
 from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.snapshot import prepare_snapshot
+from crm_hygiene.pipeline.incremental import (
+    NEW,
+    REMOVED,
+    RunMode,
+    replace_rows,
+    row_changes,
+    version_changes,
+)
 from crm_hygiene.stores import RecordStore, StoreError
+from crm_hygiene.warehouse import qualified_name, write_table
 
 
 @dataclass(frozen=True)
@@ -66,3 +77,98 @@ def take_snapshot(
 ) -> dict[Entity, EntitySnapshot]:
     """Every entity of one tenant, typed and flagged; raises StoreError only if a store cannot be read."""
     return {snap.entity: snap for snap in iter_snapshot(store, tenant, progress=progress)}
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """One entity's snapshot step: what was read and written, and what changed."""
+
+    entity: Entity
+    table: str
+    read_rows: int
+    changes: pd.DataFrame  # id, change (new, changed, removed)
+    unknown_columns: list[str]
+
+
+def snapshot_to_warehouse(
+    conn: duckdb.DuckDBPyConnection,
+    store: RecordStore,
+    tenant: str,
+    mode: RunMode,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[SnapshotResult]:
+    """Bring the tenant's snapshot tables up to date, one entity at a time.
+
+    Full: every record read and typed. Incremental (`pipeline.incremental`): a store that
+    lists versions has only its new and changed records read and typed, and those rows
+    replaced in the previous snapshot table; a store read whole is compared row by row.
+    Either way the entity's changes and the store's versions are written for the next steps
+    and the next run.
+    """
+    if not tenant.strip():
+        raise StoreError("tenant must not be empty")
+    for entity in Entity:
+        table = tables.snapshot(entity)
+        versions = None if mode.full else store.versions(tenant, entity)
+        if versions is not None:
+            changes = version_changes(conn, tenant, entity, versions)
+            wanted = changes.loc[changes["change"] != REMOVED, "id"].tolist()
+            raw = (
+                store.read(tenant, entity, wanted)
+                if wanted
+                else pd.DataFrame(columns=list(spec(entity).fields))
+            )
+            prepared = prepare_snapshot(entity, raw)
+            replace_rows(conn, tenant, table, changes["id"], prepared)
+        else:
+            raw = store.snapshot(tenant, entity)
+            prepared = prepare_snapshot(entity, raw)
+            if mode.full:
+                changes = pd.DataFrame({"id": prepared["id"].astype(str), "change": NEW})
+            else:
+                changes = row_changes(conn, tenant, entity, prepared)
+            versions = _versions_of(raw)
+            write_table(conn, tenant, table, prepared)
+        fields = set(spec(entity).fields)
+        unknown = [c for c in raw.columns if c not in fields]
+        write_table(conn, tenant, tables.store_versions(entity), versions.astype(object))
+        write_table(conn, tenant, tables.changes(entity), changes)
+        if progress:
+            progress(
+                f"snapshot {tenant}/{spec(entity).table}: {len(prepared)} rows read ({mode.name}), "
+                f"{int(prepared['malformed'].sum())} malformed, "
+                f"{(changes['change'] != REMOVED).sum()} new or changed, {(changes['change'] == REMOVED).sum()} gone"
+            )
+        yield SnapshotResult(entity, table, len(prepared), changes, unknown)
+
+
+def _versions_of(raw: pd.DataFrame) -> pd.DataFrame:
+    """The store's versions as `RecordStore.versions` gives them (text), from a whole read."""
+    frame = raw.reindex(columns=["id", "version", "updated_at"]).astype(object)
+    frame["version"] = [None if v is None or v != v else str(v) for v in frame["version"]]
+    return frame
+
+
+def table_summary(
+    conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, top: int = 10
+) -> dict[str, object]:
+    """`EntitySnapshot.summary` of the whole snapshot table, counted in the warehouse."""
+    name = qualified_name(tenant, tables.snapshot(entity))
+    rows, malformed = conn.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE malformed) FROM {name}"
+    ).fetchall()[0]
+    reasons = conn.execute(
+        f"""
+        SELECT split_part(reason, ':', 1) AS field, count(*) AS n
+        FROM (SELECT unnest(string_split(issues, '; ')) AS reason FROM {name} WHERE malformed)
+        GROUP BY 1 ORDER BY n DESC, field LIMIT {int(top)}
+        """
+    ).fetchall()
+    status = conn.execute(f"SELECT status, count(*) FROM {name} GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    return {
+        "rows": int(rows),
+        "malformed_rows": int(malformed),
+        "malformed_by_field": {str(k): int(v) for k, v in reasons},
+        "status": {str(k): int(v) for k, v in status},
+    }

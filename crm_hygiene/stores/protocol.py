@@ -93,6 +93,12 @@ class RecordStore(Protocol):
         """The current rows for `ids` (unknown ids are absent from the result)."""
         ...
 
+    def versions(self, tenant: str, entity: Entity) -> pd.DataFrame | None:
+        """Every record's `id`, `version` and `updated_at` as stored (text), for an incremental
+        snapshot to read only what changed; None when the store cannot list them more cheaply
+        than a whole snapshot (a spreadsheet is read whole anyway)."""
+        ...
+
     def find_references(self, tenant: str, reference: Reference, ids: Sequence[str]) -> pd.DataFrame:
         """Rows of `reference.entity` whose `reference.field` is one of `ids`: columns id, version, value."""
         ...

@@ -134,6 +134,10 @@ class SpreadsheetRecordStore:
         snap = self.snapshot(tenant, entity)
         return snap[snap["id"].isin(list(ids))].reset_index(drop=True)
 
+    def versions(self, tenant: str, entity: Entity) -> None:
+        # A sheet is read whole to find any row: an incremental snapshot compares rows instead.
+        return None
+
     def find_references(self, tenant: str, reference: Reference, ids: Sequence[str]) -> pd.DataFrame:
         snap = self.snapshot(tenant, reference.entity)
         hits = snap[snap[reference.field].isin(list(ids))]

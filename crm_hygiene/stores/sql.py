@@ -105,6 +105,24 @@ class SqlRecordStore:
             text_columns=[c.name for c in table.columns if isinstance(c.type, sa.Text)],
         )
 
+    def versions(self, tenant: str, entity: Entity) -> pd.DataFrame:
+        table = self._table(entity)
+        columns = ["id", "version", "updated_at"]
+        frame = None
+        url = self._engine.url
+        if url.get_backend_name() == "sqlite" and url.database and not url.query:
+            frame = read_tenant_rows(
+                url.database, table.name, columns, tenant, text_columns=["id", "updated_at"]
+            )
+        if frame is None:
+            stmt = sa.select(*(table.c[c] for c in columns)).where(table.c.tenant == tenant)
+            with self._engine.connect() as conn:
+                result = conn.execute(stmt)
+                frame = pd.DataFrame(result.fetchall(), columns=columns)
+        # The table's version column is NOT NULL: every record has one.
+        frame["version"] = frame["version"].astype(str)
+        return frame
+
     def read(self, tenant: str, entity: Entity, ids: Sequence[str]) -> pd.DataFrame:
         table = self._table(entity)
         with self._engine.connect() as conn:
