@@ -64,10 +64,16 @@ def pandera_check(
     description: str,
     entities: Iterable[Entity],
     schema_for: Callable[[Entity], pa.DataFrameSchema],
-    read: Callable[[duckdb.DuckDBPyConnection, str, Entity], pd.DataFrame],
+    read: Callable[..., pd.DataFrame],
+    rows_of_run: Callable[[duckdb.DuckDBPyConnection, str, Entity], pd.Series | None] | None = None,
+    duplicate_ids: Callable[[duckdb.DuckDBPyConnection, str, Entity], list[str]] | None = None,
 ) -> dg.AssetChecksDefinition:
     """A blocking check validating one warehouse table per entity with its pandera schema;
-    failure cases (masked) show in the check's metadata."""
+    failure cases (masked) show in the check's metadata.
+
+    `rows_of_run` names the rows this run wrote (None on a full run): an incremental run
+    validates those rows only, the others passed before, and `duplicate_ids` then checks
+    across the whole table what one row at a time cannot see (a repeated id)."""
     entities = tuple(entities)
 
     @blocking_check(asset, name=name, description=description)
@@ -76,11 +82,25 @@ def pandera_check(
         results, names = [], []
         with warehouse.get_connection() as conn:
             for entity in entities:
-                results.append(evaluate_schema(schema_for(entity), read(conn, tenant, entity)))
+                ids = rows_of_run(conn, tenant, entity) if rows_of_run else None
+                passed, metadata = evaluate_schema(schema_for(entity), read(conn, tenant, entity, ids=ids))
+                metadata["checked"] = dg.MetadataValue.text(
+                    "every row" if ids is None else "rows of this run"
+                )
+                if ids is not None and duplicate_ids is not None:
+                    repeated = duplicate_ids(conn, tenant, entity)
+                    if repeated:
+                        passed = False
+                        metadata["repeated_ids"] = dg.MetadataValue.json(repeated[:MAX_REPEATED])
+                results.append((passed, metadata))
                 names.append(spec(entity).table)
         return combine(results, names)
 
     return _check
+
+
+# Repeated ids listed in a failed check's metadata.
+MAX_REPEATED = 25
 
 
 def run_policy(

@@ -7,7 +7,7 @@ from crm_hygiene.model import Entity, spec
 from crm_hygiene.model.field_changes import TRACKED
 from crm_hygiene.model.schemas import snapshot_schema
 from crm_hygiene.pipeline.field_changes import update_field_changes
-from crm_hygiene.pipeline.incremental import decide_mode, record_state
+from crm_hygiene.pipeline.incremental import decide_mode, record_state, repeated_ids, snapshot_rows_of_run
 from crm_hygiene.pipeline.snapshot import snapshot_to_warehouse, table_summary
 from crm_hygiene.warehouse import qualified_name
 from crm_hygiene_dagster.assets.factory import pandera_check, policy_metadata, run_policy, tenant_asset
@@ -73,5 +73,10 @@ crm_snapshot_schema = pandera_check(
     description="Pandera: snapshot columns and types, and the invariants of every well-formed row.",
     entities=Entity,
     schema_for=snapshot_schema,
-    read=tables.read_snapshot,
+    read=lambda conn, tenant, entity, ids: tables.read_snapshot(conn, tenant, entity, ids=ids),
+    rows_of_run=snapshot_rows_of_run,
+    # Malformed rows may repeat an id (they are kept and flagged); well-formed ones may not.
+    duplicate_ids=lambda conn, tenant, entity: repeated_ids(
+        conn, tenant, tables.snapshot(entity), "NOT malformed"
+    ),
 )

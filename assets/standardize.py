@@ -9,7 +9,7 @@ from crm_hygiene.model import Entity, spec
 from crm_hygiene.normalize.records import standardization_proposals
 from crm_hygiene.normalize.schemas import normalized_schema
 from crm_hygiene.normalize.workers import worker_pool
-from crm_hygiene.pipeline.incremental import replace_rows, run_mode
+from crm_hygiene.pipeline.incremental import normalized_rows_of_run, repeated_ids, replace_rows, run_mode
 from crm_hygiene.pipeline.normalize import normalize_to_warehouse
 from crm_hygiene.quality.expectations import SUITE_COLUMNS, run_normalized_suite
 from crm_hygiene.warehouse import read_table, write_table
@@ -113,7 +113,9 @@ normalized_records_schema = pandera_check(
     description="Pandera: unique ids, canonical values only where valid, reasons for every invalid field.",
     entities=Entity,
     schema_for=normalized_schema,
-    read=tables.read_normalized,
+    read=lambda conn, tenant, entity, ids: tables.read_normalized(conn, tenant, entity, ids=ids),
+    rows_of_run=normalized_rows_of_run,
+    duplicate_ids=lambda conn, tenant, entity: repeated_ids(conn, tenant, tables.normalized(entity)),
 )
 
 

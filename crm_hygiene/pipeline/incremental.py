@@ -211,3 +211,25 @@ def changed_ids(conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, *k
     if kinds:
         frame = frame[frame["change"].isin(kinds)]
     return frame["id"].astype(str).reset_index(drop=True)
+
+
+def snapshot_rows_of_run(conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity) -> pd.Series | None:
+    """The snapshot rows this run wrote (None on a full run: all of them)."""
+    if run_mode(conn, tenant).full or not has_table(conn, tenant, tables.changes(entity)):
+        return None
+    return changed_ids(conn, tenant, entity, NEW, CHANGED)
+
+
+def normalized_rows_of_run(conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity) -> pd.Series | None:
+    """The normalized rows this run wrote (None on a full run: all of them)."""
+    if run_mode(conn, tenant).full or not has_table(conn, tenant, tables.renormalized(entity)):
+        return None
+    return read_table(conn, tenant, tables.renormalized(entity))["id"].astype(str)
+
+
+def repeated_ids(conn: duckdb.DuckDBPyConnection, tenant: str, table: str, where: str = "TRUE") -> list[str]:
+    """Ids that more than one row of the tenant's `table` holds (among rows matching `where`)."""
+    rows = conn.execute(
+        f"SELECT id FROM {qualified_name(tenant, table)} WHERE {where} GROUP BY id HAVING count(*) > 1 ORDER BY id"
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -134,3 +134,32 @@ def test_an_incremental_run_after_edits_inserts_and_merges_matches_a_full_run(tm
     ledgers = [Ledger.open(f"sqlite:///{f / 'ledger.sqlite'}") for f in (first, full)]
     ids = [book.registry.entity_ids(TENANT, "contact").sort_values("record_id") for book in ledgers]
     assert ids[0]["entity_id"].tolist() == ids[1]["entity_id"].tolist()
+
+
+def test_an_incremental_run_checks_its_own_rows_and_repeated_ids_across_the_table(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    new_crm(folder, models=False).ledger.close()
+    _add_a_company_abroad(folder)
+    with dg.instance_for_test() as instance:
+        assert run_nightly(TENANT, instance=instance, resources=_resources(folder)).success
+        _edit(folder)
+        second = run_nightly(TENANT, instance=instance, resources=_resources(folder))
+        assert second.success
+        checked = second.check_metadata["crm_snapshot:crm_snapshot_schema"]
+        assert checked["contacts.checked"] == "rows of this run"
+        assert checked["contacts.rows"] < second.materialized["crm_snapshot"]["contacts.rows"]
+        # A row no step of this run wrote, repeated in the table: only a check across the whole
+        # table sees it, and the run stops before anything reaches the CRM.
+        with _resources(folder)["warehouse"].get_connection() as conn:  # type: ignore[attr-defined]
+            table = '"tenant_acme"."snapshot_contacts"'
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {table} WHERE NOT malformed LIMIT 1")
+        store = open_store(f"sqlite:///{folder / 'crm.sqlite'}")
+        row = store.snapshot(TENANT, Entity.CONTACT).iloc[40]
+        store.apply_changes(
+            TENANT, [FieldChange(Entity.CONTACT, row["id"], "title", row["title"], "Head of Ops")]
+        )
+        third = run_nightly(TENANT, instance=instance, resources=_resources(folder))
+    assert not third.success
+    assert third.checks["crm_snapshot:crm_snapshot_schema"] is False
+    assert third.check_metadata["crm_snapshot:crm_snapshot_schema"]["contacts.repeated_ids"]
+    assert "applied_merges" not in third.materialized
