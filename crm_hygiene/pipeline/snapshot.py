@@ -79,6 +79,10 @@ def take_snapshot(
     return {snap.entity: snap for snap in iter_snapshot(store, tenant, progress=progress)}
 
 
+# Read by id while at most one record in this many changed; a whole read otherwise.
+MOST_CHANGED = 3
+
+
 @dataclass(frozen=True)
 class SnapshotResult:
     """One entity's snapshot step: what was read and written, and what changed."""
@@ -111,16 +115,19 @@ def snapshot_to_warehouse(
     for entity in Entity:
         table = tables.snapshot(entity)
         versions = None if mode.full else store.versions(tenant, entity)
-        if versions is not None:
-            changes = version_changes(conn, tenant, entity, versions)
-            wanted = changes.loc[changes["change"] != REMOVED, "id"].tolist()
-            raw = (
-                store.read(tenant, entity, wanted)
-                if wanted
-                else pd.DataFrame(columns=list(spec(entity).fields))
-            )
+        changes = None if versions is None else version_changes(conn, tenant, entity, versions)
+        wanted = [] if changes is None else changes.loc[changes["change"] != REMOVED, "id"].tolist()
+        if versions is not None and len(wanted) * MOST_CHANGED <= len(versions):
+            empty = pd.DataFrame(columns=list(spec(entity).fields))
+            raw = store.read(tenant, entity, wanted) if wanted else empty
             prepared = prepare_snapshot(entity, raw)
             replace_rows(conn, tenant, table, changes["id"], prepared)
+        elif versions is not None:
+            # Most records changed (a first run's merges re-point many): one whole read is
+            # cheaper than reading them id by id.
+            raw = store.snapshot(tenant, entity)
+            prepared = prepare_snapshot(entity, raw)
+            write_table(conn, tenant, table, prepared)
         else:
             raw = store.snapshot(tenant, entity)
             prepared = prepare_snapshot(entity, raw)
