@@ -89,6 +89,21 @@ def clusters_holding(do_not_link: pd.DataFrame, members: pd.DataFrame) -> set[ob
     return set(left[left.notna() & (left == right)])
 
 
+def _as_written(stored: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(record id, field) -> the text a value was stored as, where it could not be kept typed
+    as written (`raw_values`: few rows, so decoded one by one)."""
+    if "raw_values" not in stored.columns:
+        return {}
+    raw = stored["raw_values"]
+    present = raw[raw.notna() & (raw.astype(str) != "") & (raw.astype(str) != "{}")]
+    out: dict[tuple[str, str], str] = {}
+    for record_id, text in present.items():
+        values = json.loads(text)
+        if isinstance(values, dict):
+            out.update({(str(record_id), str(k)): str(v) for k, v in values.items() if v is not None})
+    return out
+
+
 def stored_text(value: object) -> str | None:
     """A snapshot value as text to compare with the store later (timestamps as ISO instants)."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
@@ -111,13 +126,18 @@ def field_values(rows: pd.DataFrame, fields: pd.DataFrame, snapshot: pd.DataFram
     first_loser = rows.groupby("cluster")["loser_id"].min()
     losers = set(zip(rows["cluster"], rows["loser_id"], strict=True))
     stored = snapshot.set_index(snapshot["id"].astype(str))
+    # A timestamp written another way ("26/10/2026") is typed in the snapshot but kept as
+    # written in `raw_values`: the store still holds that text, which the merge must expect.
+    as_written = _as_written(stored)
     by_row: dict[tuple[object, str], list[dict[str, object]]] = {}
     for item in fields.itertuples(index=False):
         owner = item.from_record_id if (item.cluster, item.from_record_id) in losers else None
         owner = owner or first_loser.get(item.cluster)
         if owner is None:
             continue
-        old = stored_text(stored.at[item.survivor_id, item.field]) if item.field in stored.columns else None
+        old = as_written.get((item.survivor_id, item.field))
+        if old is None:
+            old = stored_text(stored.at[item.survivor_id, item.field]) if item.field in stored.columns else None
         by_row.setdefault((item.cluster, owner), []).append(
             {
                 "field": item.field,

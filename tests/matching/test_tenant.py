@@ -252,6 +252,34 @@ def test_a_survivor_edited_since_the_snapshot_goes_to_review_as_a_conflict(crm: 
     assert item.state is ReviewState.OPEN and "edited since the snapshot" in item.reason
 
 
+@pytest.mark.parametrize("written", ["tbd", "02/10/2026"], ids=["unreadable", "day first"])
+def test_a_survivor_timestamp_the_snapshot_could_not_keep_as_written_is_no_edit(
+    crm: Crm, written: str
+) -> None:
+    # "tbd" (or "02/10/2026" where the day comes first) is typed in the snapshot (as nothing,
+    # or as an instant) and kept as written in raw_values. The merge expected the typed value,
+    # found the text, and sent every such merge to review as "edited since the snapshot",
+    # run after run (30 merges at 200,000 demo contacts).
+    found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
+    auto = found.proposals[found.proposals["decision"] == AUTO]
+    stamps = auto[
+        auto["field_values"].str.contains('"field": "last_activity_at"') & (auto["entity"] == "contact")
+    ]
+    survivors = crm.store.read(TENANT, Entity.CONTACT, stamps["survivor_id"].tolist()).set_index("id")
+    local = survivors[~survivors["country"].isin(["US", "United States", "USA"])]
+    survivor = local.index[0]
+    current = local.loc[survivor, "last_activity_at"]
+    assert crm.store.apply_changes(
+        TENANT, [FieldChange(Entity.CONTACT, survivor, "last_activity_at", current, written)]
+    ).ok
+    again = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-2").proposals
+    row = again[(again["survivor_id"] == survivor) & (again["decision"] == AUTO)].iloc[:1]
+    values = {v["field"]: v for v in json.loads(row["field_values"].iloc[0])}
+    assert values["last_activity_at"]["old"] == written
+    outcome = apply_merge_proposals(_writer(crm, "run-2"), row, tenant=TENANT)
+    assert outcome.change_ids("merged") == row["change_id"].tolist(), outcome.table()["detail"].tolist()
+
+
 def test_merges_never_cross_tenants(crm: Crm) -> None:
     found = dedupe_tenant(crm.ledger, TENANT, records(crm.store), run_id="run-1")
     foreign = found.proposals.copy()
