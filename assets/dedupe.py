@@ -128,7 +128,9 @@ def duplicate_clusters(
         policy = pin_policy(context, book)
         metadata: dict[str, object] = dict(policy_metadata(policy))
         for entity in ENTITIES:
-            records = tables.read_records(conn, tenant, entity, snapshot_columns=["id"])
+            records = tables.read_records(
+                conn, tenant, entity, snapshot_columns=["id"], normalized_columns=["id", "status", "version"]
+            )
             pairs = read_table(conn, tenant, tables.candidate_pairs(entity))
             clusters = cluster_records(
                 book.registry,
@@ -161,9 +163,11 @@ def merge_proposals_asset(
     tenant = context.partition_key
     with warehouse.get_connection() as conn, ledger.open() as book:
         policy = pin_policy(context, book)
-        records = {e: tables.read_records(conn, tenant, e) for e in ENTITIES}
         pairs = {e: read_table(conn, tenant, tables.candidate_pairs(e)) for e in ENTITIES}
         clusters = {e: read_table(conn, tenant, tables.duplicate_clusters(e)) for e in ENTITIES}
+        # Survivorship reads the members of clusters of two or more records only.
+        members = {e: clusters[e].loc[clusters[e]["review_size"] >= 2, "record_id"] for e in ENTITIES}
+        records = {e: tables.read_records(conn, tenant, e, ids=members[e]) for e in ENTITIES}
         proposals = tenant_merge_proposals(book, tenant, records, pairs, clusters, policy=policy.policy)
         write_table(conn, tenant, tables.MERGE_PROPOSALS, proposals)
     by_entity = proposals.groupby(["entity", "decision"]).size()

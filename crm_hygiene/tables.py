@@ -101,19 +101,27 @@ def read_normalized(
 
 
 def read_records(
-    conn: duckdb.DuckDBPyConnection, tenant: str, entity: Entity, *, snapshot_columns: list[str] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    tenant: str,
+    entity: Entity,
+    *,
+    snapshot_columns: list[str] | None = None,
+    normalized_columns: list[str] | None = None,
+    ids: pd.Series | None = None,
 ) -> EntityRecords:
-    """An entity's snapshot (all columns, or only `snapshot_columns`), normalized frame and,
-    for the whole snapshot once tracked, when a person last changed each field."""
+    """An entity's snapshot (all columns, or only `snapshot_columns`), normalized frame (all
+    columns, or only `normalized_columns`) and, for the whole snapshot once tracked, when a
+    person last changed each field; only the records of `ids` when given (survivorship needs
+    the members of duplicate clusters, not a million records)."""
     changed = None
     table = field_changes(entity)
     if snapshot_columns is None and entity in TRACKED and has_table(conn, tenant, table):
         times = ["id", *(f"t_{name}" for name in tracked_fields(entity))]
-        changed = changed_at_frame(read_table(conn, tenant, table, times))
+        changed = changed_at_frame(read_table(conn, tenant, table, times, ids=ids))
     return EntityRecords(
         entity,
-        read_snapshot(conn, tenant, entity, snapshot_columns),
-        read_normalized(conn, tenant, entity),
+        read_snapshot(conn, tenant, entity, snapshot_columns, ids=ids),
+        read_normalized(conn, tenant, entity, normalized_columns, ids=ids),
         changed,
     )
 

@@ -432,6 +432,23 @@ class DedupRegistry:
         # Python's order, whatever the database collation.
         return found.sort_values("record_id", kind="stable").reset_index(drop=True)
 
+    def assigned_records(self, tenant: str, entity_type: str) -> pd.DataFrame:
+        """The records holding an entity id (record_id), with the latest assignment's time in
+        `assigned_at` on every row: what an incremental run needs, without a timestamp per row."""
+        tenant, kind = _scope(tenant, entity_type, f"assigned records for {tenant}/{entity_type}")
+        scope = (entity_assignments.c.tenant == tenant, entity_assignments.c.entity_type == kind)
+        with self._engine.connect() as connection:
+            ids = connection.execute(sa.select(entity_assignments.c.record_id).where(*scope)).scalars().all()
+            latest = connection.execute(
+                sa.select(sa.func.max(entity_assignments.c.assigned_at)).where(*scope)
+            ).scalar()
+        return pd.DataFrame(
+            {
+                "record_id": pd.Series(ids, dtype=object),
+                "assigned_at": pd.Timestamp(latest) if latest else pd.NaT,
+            }
+        )
+
     def resolve_entity_ids(self, tenant: str, entity_type: str, ids: Iterable[str]) -> dict[str, str]:
         """Each id mapped to the live id it became, following successors (A→B→C gives C).
 

@@ -137,7 +137,9 @@ def field_values(rows: pd.DataFrame, fields: pd.DataFrame, snapshot: pd.DataFram
             continue
         old = as_written.get((item.survivor_id, item.field))
         if old is None:
-            old = stored_text(stored.at[item.survivor_id, item.field]) if item.field in stored.columns else None
+            old = (
+                stored_text(stored.at[item.survivor_id, item.field]) if item.field in stored.columns else None
+            )
         by_row.setdefault((item.cluster, owner), []).append(
             {
                 "field": item.field,

@@ -246,7 +246,7 @@ def _incremental_plan(
     judged = set(previous["policy_version"].dropna()) if "policy_version" in previous.columns else set()
     if judged != {policy_version}:
         return False, None, "policy changed since the previous pairs"
-    assignments = registry.entity_ids(tenant, entity.value)
+    assignments = registry.assigned_records(tenant, entity.value)
     if assignments.empty:
         return False, None, "no entity ids from a previous run"
     rescore = records_to_rescore(live, assignments, previous_clusters)

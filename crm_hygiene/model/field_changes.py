@@ -104,5 +104,6 @@ def changed_at_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.Index(frame["id"].astype(str).to_numpy(), name="id"))
     for column in frame.columns:
         if column.startswith("t_"):
-            out[column[2:]] = pd.to_datetime(frame[column], utc=True).to_numpy()
+            # datetime64 values (UTC), not an object array of Timestamps.
+            out[column[2:]] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None).to_numpy()
     return out

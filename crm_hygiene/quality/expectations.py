@@ -64,22 +64,33 @@ def _country_codes() -> list[str]:
     return sorted(c.alpha_2 for c in pycountry.countries)
 
 
-def _expectations(entity: Entity, frame: pd.DataFrame) -> list[Any]:
+# What a suite covers: expectations on each row's values, or on the table as a whole (an id
+# repeated, validity rates). An incremental run checks its own rows for the first and the
+# whole table, a few narrow columns, for the second.
+ROWS, TABLE = "rows", "table"
+TABLE_COLUMNS = ("id", *(f"{name}_valid" for name in MIN_VALID_SHARE))
+
+
+def _expectations(
+    entity: Entity, frame: pd.DataFrame, parts: frozenset[str] = frozenset({ROWS, TABLE})
+) -> list[Any]:
     import great_expectations.expectations as gxe
 
-    out: list[Any] = [
-        gxe.ExpectColumnValuesToNotBeNull(column="id"),
-        gxe.ExpectColumnValuesToBeUnique(column="id"),
-    ]
-    if "country" in frame.columns:
+    rows, table = ROWS in parts, TABLE in parts
+    out: list[Any] = []
+    if rows:
+        out.append(gxe.ExpectColumnValuesToNotBeNull(column="id"))
+    if table:
+        out.append(gxe.ExpectColumnValuesToBeUnique(column="id"))
+    if rows and "country" in frame.columns:
         out.append(gxe.ExpectColumnValuesToBeInSet(column="country", value_set=_country_codes()))
-    if "phone_e164" in frame.columns:
+    if rows and "phone_e164" in frame.columns:
         out.append(gxe.ExpectColumnValuesToMatchRegex(column="phone_e164", regex=r"^\+[1-9]\d{5,14}$"))
-    if "seniority" in frame.columns:
+    if rows and "seniority" in frame.columns:
         out.append(gxe.ExpectColumnValuesToBeInSet(column="seniority", value_set=list(SENIORITIES)))
     for name, share in MIN_VALID_SHARE.items():
         column = f"{name}_valid"
-        if column in frame.columns and frame[column].notna().any():
+        if table and column in frame.columns and frame[column].notna().any():
             out.append(gxe.ExpectColumnMeanToBeBetween(column=column, min_value=share, max_value=1.0))
     return out
 
@@ -93,10 +104,13 @@ def _prepared(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run_normalized_suite(entity: Entity, frame: pd.DataFrame) -> SuiteOutcome:
+def run_normalized_suite(
+    entity: Entity, frame: pd.DataFrame, parts: frozenset[str] = frozenset({ROWS, TABLE})
+) -> SuiteOutcome:
     """Validate one normalized table; unexpected values in the outcome are PII-masked.
 
-    `frame` needs only the `SUITE_COLUMNS` it has; other columns are ignored.
+    `frame` needs only the `SUITE_COLUMNS` it has; other columns are ignored. `parts` limits
+    the suite to expectations on rows (`ROWS`) or on the table (`TABLE`).
     """
     frame = frame[[c for c in frame.columns if c in SUITE_COLUMNS]]
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -113,7 +127,7 @@ def run_normalized_suite(entity: Entity, frame: pd.DataFrame) -> SuiteOutcome:
     )
     name = f"normalized_{entity.value}"
     suite = gx.ExpectationSuite(name=name)
-    for expectation in _expectations(entity, frame):
+    for expectation in _expectations(entity, frame, parts):
         suite.add_expectation(expectation)
     result = batch.validate(suite, result_format="SUMMARY")
     outcomes = [
@@ -128,6 +142,13 @@ def run_normalized_suite(entity: Entity, frame: pd.DataFrame) -> SuiteOutcome:
         for r in result.results
     ]
     return SuiteOutcome(name, bool(result.success), outcomes)
+
+
+def combine_outcomes(*outcomes: SuiteOutcome) -> SuiteOutcome:
+    """One outcome of several validations of one table (its rows and the table as a whole)."""
+    return SuiteOutcome(
+        outcomes[0].suite, all(o.success for o in outcomes), [x for o in outcomes for x in o.outcomes]
+    )
 
 
 def _plain(value: Any) -> Any:

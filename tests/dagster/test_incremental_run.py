@@ -147,6 +147,11 @@ def test_an_incremental_run_checks_its_own_rows_and_repeated_ids_across_the_tabl
         assert second.success
         checked = second.check_metadata["crm_snapshot:crm_snapshot_schema"]
         assert checked["contacts.checked"] == "rows of this run"
+        expectations = second.check_metadata["normalized_records:normalized_records_expectations"]
+        assert (
+            expectations["contacts.checked"] == "rows of this run"
+            and expectations["contacts.expectations"] >= 6
+        )
         assert checked["contacts.rows"] < second.materialized["crm_snapshot"]["contacts.rows"]
         # A row no step of this run wrote, repeated in the table: only a check across the whole
         # table sees it, and the run stops before anything reaches the CRM.
