@@ -103,13 +103,23 @@ def cluster(
     if unknown.any():
         bad = strong.loc[unknown, ["unique_id_l", "unique_id_r"]].head(3).to_numpy().tolist()
         raise ValueError(f"cluster: {int(unknown.sum())} pair(s) name records not in record_ids, e.g. {bad}")
+    alone = pd.DataFrame({"record_id": ids.to_numpy(dtype=object), "cluster": ids.to_numpy(dtype=object)})
+    alone = alone.sort_values("record_id", kind="stable").reset_index(drop=True)
     if strong.empty:
         # Nothing joins: each record is its own cluster, no database needed.
-        return pd.DataFrame({"record_id": ids.to_numpy(dtype=object), "cluster": ids.to_numpy(dtype=object)})
+        return alone
+    # Only records some pair reaches need the graph (a cluster is labelled by its smallest id
+    # either way); the others, most of a million, are clusters of their own.
+    joined = pd.unique(pd.concat([strong["unique_id_l"], strong["unique_id_r"]], ignore_index=True))
     with SplinkSession(con) as session:
-        nodes = session.register(pa.table({"unique_id": pa.array(ids, pa.string())}), "nodes")
+        nodes = session.register(pa.table({"unique_id": pa.array(joined, pa.string())}), "nodes")
         edges = session.register(pa.Table.from_pandas(strong, preserve_index=False), "edges")
-        return _clusters(session, nodes, edges, threshold).df()
+        found = _clusters(session, nodes, edges, threshold).df()
+    label = pd.Series(
+        found["cluster"].to_numpy(dtype=object), index=found["record_id"].astype(str).to_numpy()
+    )
+    alone["cluster"] = alone["record_id"].map(label).fillna(alone["record_id"])
+    return alone
 
 
 def predict_and_cluster(
