@@ -244,3 +244,41 @@ def test_values_are_encoded_in_bulk_exactly_as_one_by_one(values: list[object]) 
     # codec's, or change ids, audit entries and undo would disagree with it.
     series = pd.Series(values, dtype=object)
     assert json_values(series).tolist() == [dumps(v) for v in values]
+
+
+@pytest.mark.parametrize("killed_at", [Entity.COMPANY, Entity.CONTACT, Entity.EMPLOYMENT])
+def test_an_unmerge_killed_between_two_sheet_replaces_is_completed_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed_at: Entity
+) -> None:
+    # An unmerge is a batch like any other: killed half way through a folder of sheets, the
+    # next writer completes it from its intent, with its revert entries.
+    store = SpreadsheetRecordStore(tmp_path / "crm_csv")
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    seed(store)
+    before = {e: store.snapshot("acme", e).drop(columns=["version", "updated_at"]) for e in Entity}
+    writer = AuditedWriter(store, ledger, actor="revops@acme.com")
+    merged = writer.merge("acme", Entity.COMPANY, "A1", "A2")
+    real_save = store._save
+
+    def killed_before_a_sheet(entity: Entity, frame: pd.DataFrame) -> None:
+        if entity is killed_at:
+            raise KeyboardInterrupt(f"killed before {entity} was replaced")
+        real_save(entity, frame)
+
+    monkeypatch.setattr(store, "_save", killed_before_a_sheet)
+    with pytest.raises(KeyboardInterrupt):
+        writer.unmerge(merged.group_id or "")
+    monkeypatch.setattr(store, "_save", real_save)
+    assert ledger.writes.open_batches("acme")
+
+    with pytest.raises(StoreError, match="already undone"):
+        writer.unmerge(merged.group_id or "")
+    assert not ledger.writes.open_batches("acme")
+    for entity, frame in before.items():
+        after = store.snapshot("acme", entity).drop(columns=["version", "updated_at"])
+        pd.testing.assert_frame_equal(after, frame, check_dtype=False)
+    applied = ledger.audit_entries(group_id=merged.group_id, action=AuditAction.APPLY)
+    reverted = ledger.audit_entries(group_id=merged.group_id, action=AuditAction.REVERT)
+    assert {e.change_id for e in reverted} == {e.change_id for e in applied}
+    assert all(e.evidence["reverts"] is not None for e in reverted)
+    ledger.close()
