@@ -5,6 +5,7 @@ check records its wall seconds as `step_seconds` metadata."""
 import functools
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,28 +20,50 @@ from crm_hygiene_dagster.assets.checks import combine, evaluate_schema
 from crm_hygiene_dagster.assets.partitions import tenants
 from crm_hygiene_dagster.resources import LedgerResource, WarehouseResource
 
-# The metadata key every asset materialization and check evaluation carries.
+# The metadata keys every asset materialization and check evaluation carries.
 STEP_SECONDS = "step_seconds"
+STEP_PEAK_RSS_MB = "step_peak_rss_mb"
+_STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 
 
 def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` with its wall seconds added to the MaterializeResult or AssetCheckResult it returns.
+    """`fn` with its wall seconds (and, on Linux, the peak memory of the process while it ran)
+    added to the MaterializeResult or AssetCheckResult it returns.
 
-    The Dagster UI then shows a slow step on the asset's or check's own page, beside its other
-    metadata, without reading the run's event log. `functools.wraps` keeps the signature
-    Dagster reads for the context, config and resources.
+    The Dagster UI then shows a slow or memory-hungry step on the asset's or check's own page,
+    beside its other metadata, without reading the run's event log. `functools.wraps` keeps
+    the signature Dagster reads for the context, config and resources.
     """
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
+        peak = _reset_peak()
         start = time.perf_counter()
         result = fn(*args, **kwargs)
-        seconds = dg.MetadataValue.float(round(time.perf_counter() - start, 3))
+        extra: dict[str, Any] = {STEP_SECONDS: dg.MetadataValue.float(round(time.perf_counter() - start, 3))}
+        if peak:
+            extra[STEP_PEAK_RSS_MB] = dg.MetadataValue.int(_peak_mb())
         if isinstance(result, dg.MaterializeResult | dg.AssetCheckResult):
-            return result._replace(metadata={**(result.metadata or {}), STEP_SECONDS: seconds})
+            return result._replace(metadata={**(result.metadata or {}), **extra})
         return result
 
     return run
+
+
+def _reset_peak() -> bool:
+    """Reset the process's peak RSS (Linux: 5 to clear_refs resets VmHWM); False elsewhere."""
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_mb() -> int:
+    for line in _STATUS.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def tenant_asset(**kwargs: Any) -> Callable[..., dg.AssetsDefinition]:

@@ -65,10 +65,10 @@ def _timed(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _steps(output: str) -> dict[str, float]:
-    """The `steps (wall seconds)` block `crm-hygiene run --verbose` prints."""
+def _steps(output: str, heading: str = "steps (wall seconds)") -> dict[str, float]:
+    """A `name: number` block `crm-hygiene run --verbose` prints under `heading`."""
     steps: dict[str, float] = {}
-    block = output.split("steps (wall seconds)", 1)
+    block = output.split(heading, 1)
     if len(block) < 2:
         return steps
     for line in block[1].splitlines()[1:]:
@@ -95,6 +95,7 @@ def _run(name: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
         "run": _summary_line(out, "run "),
         "merges": _summary_line(out, "merges "),
         "steps": _steps(out),
+        "step_peak_rss_mb": _steps(out, "peak memory per step (MB)"),
     }
     print(json.dumps({name: result}), flush=True)
     return result

@@ -15,6 +15,7 @@ import dagster as dg
 from crm_hygiene.config import Settings
 from crm_hygiene.ledger import Ledger
 from crm_hygiene.policy.store import PolicyStore
+from crm_hygiene_dagster.assets.factory import STEP_PEAK_RSS_MB
 from crm_hygiene_dagster.assets.partitions import sync_tenant_partitions
 from crm_hygiene_dagster.jobs.definitions import defs
 from crm_hygiene_dagster.jobs.nightly import nightly_hygiene
@@ -228,6 +229,15 @@ def format_summary(
         echo("steps (wall seconds)")
         for step, seconds in summary.step_seconds.items():
             echo(f"    {step}: {seconds:.1f}")
+        peaks = {
+            **{a: m.get(STEP_PEAK_RSS_MB) for a, m in summary.materialized.items()},
+            **{c: m.get(STEP_PEAK_RSS_MB) for c, m in summary.check_metadata.items()},
+        }
+        if any(isinstance(v, int) for v in peaks.values()):
+            echo("peak memory per step (MB)")
+            for step, peak in peaks.items():
+                if isinstance(peak, int):
+                    echo(f"    {step}: {peak}")
         echo("")
     for line in summary.headline():
         echo(line)
