@@ -60,3 +60,21 @@ def combine(results: list[tuple[bool, dict[str, dg.MetadataValue]]], names: list
         for key, value in meta.items():
             metadata[f"{name}.{key}"] = value
     return dg.AssetCheckResult(passed=all(ok for ok, _ in results), metadata=metadata)
+
+
+def merge_evaluations(
+    parts: list[tuple[bool, dict[str, dg.MetadataValue]]],
+) -> tuple[bool, dict[str, dg.MetadataValue]]:
+    """One evaluation of a table validated in parts: rows and failure cases summed, failed
+    checks united, the first failing part's sample kept."""
+    passed = all(ok for ok, _ in parts)
+    metadata = dict(parts[0][1])
+    metadata["rows"] = dg.MetadataValue.int(sum(int(meta["rows"].value) for _, meta in parts))
+    metadata["failure_cases"] = dg.MetadataValue.int(
+        sum(int(meta["failure_cases"].value) for _, meta in parts)
+    )
+    failed = sorted({c for _, meta in parts if "failed_checks" in meta for c in meta["failed_checks"].value})
+    if failed:
+        metadata["failed_checks"] = dg.MetadataValue.json(failed)
+        metadata["failure_sample"] = next(meta["failure_sample"] for ok, meta in parts if not ok)
+    return passed, metadata

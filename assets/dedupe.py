@@ -19,6 +19,7 @@ from crm_hygiene.apply.audited import AuditedWriter
 from crm_hygiene.apply.merges import apply_merge_proposals
 from crm_hygiene.matching.clusters import cluster_records, cluster_summary
 from crm_hygiene.matching.decisions import AUTO, REVIEW
+from crm_hygiene.matching.inputs import SOURCE_COLUMNS
 from crm_hygiene.matching.pairs import tenant_candidate_pairs
 from crm_hygiene.matching.proposals import tenant_merge_proposals
 from crm_hygiene.matching.records import ENTITIES
@@ -67,7 +68,15 @@ def candidate_pairs(
         policy = pin_policy(context, book)
         metadata: dict[str, object] = dict(policy_metadata(policy))
         records = {
-            e: tables.read_records(conn, tenant, e, snapshot_columns=["id", "updated_at"]) for e in ENTITIES
+            # Only the columns matching reads: the whole normalized table is most of the memory.
+            e: tables.read_records(
+                conn,
+                tenant,
+                e,
+                snapshot_columns=["id", "updated_at"],
+                normalized_columns=[*SOURCE_COLUMNS[e], "version"],
+            )
+            for e in ENTITIES
         }
         previous = {e: tables.read_if_present(conn, tenant, tables.candidate_pairs(e)) for e in ENTITIES}
         previous_clusters = {

@@ -74,6 +74,7 @@ crm_snapshot_schema = pandera_check(
     entities=Entity,
     schema_for=snapshot_schema,
     read=lambda conn, tenant, entity, ids: tables.read_snapshot(conn, tenant, entity, ids=ids),
+    table_for=tables.snapshot,
     rows_of_run=snapshot_rows_of_run,
     # Malformed rows may repeat an id (they are kept and flagged); well-formed ones may not.
     duplicate_ids=lambda conn, tenant, entity: repeated_ids(

@@ -1,16 +1,15 @@
 """`normalized_records` and `standardization_proposals`, with their blocking checks."""
 
 import dagster as dg
-import pandas as pd
 
 from crm_hygiene import tables
 from crm_hygiene.config import Settings
 from crm_hygiene.model import Entity, spec
-from crm_hygiene.normalize.records import standardization_proposals
 from crm_hygiene.normalize.schemas import normalized_schema
 from crm_hygiene.normalize.workers import worker_pool
-from crm_hygiene.pipeline.incremental import normalized_rows_of_run, repeated_ids, replace_rows, run_mode
+from crm_hygiene.pipeline.incremental import normalized_rows_of_run, repeated_ids, run_mode
 from crm_hygiene.pipeline.normalize import normalize_to_warehouse
+from crm_hygiene.pipeline.standardize import propose_to_warehouse
 from crm_hygiene.quality.expectations import (
     ROWS,
     SUITE_COLUMNS,
@@ -19,7 +18,7 @@ from crm_hygiene.quality.expectations import (
     combine_outcomes,
     run_normalized_suite,
 )
-from crm_hygiene.warehouse import read_table, write_table
+from crm_hygiene.warehouse import read_table
 from crm_hygiene_dagster.assets.factory import (
     blocking_check,
     pandera_check,
@@ -56,10 +55,10 @@ def normalized_records(
             metadata[f"{name}.rows"] = dg.MetadataValue.int(
                 tables.count(conn, tenant, tables.normalized(entity))
             )
-            metadata[f"{name}.normalized_now"] = dg.MetadataValue.int(len(table.frame))
-            metadata[f"{name}.changes_by_rule"] = dg.MetadataValue.json(table.rule_counts())
-            metadata[f"{name}.validity"] = dg.MetadataValue.json(table.validity())
-            context.log.info(f"normalized {tenant}/{name}: {len(table.frame)} rows")
+            metadata[f"{name}.normalized_now"] = dg.MetadataValue.int(table.rows)
+            metadata[f"{name}.changes_by_rule"] = dg.MetadataValue.json(table.rule_counts)
+            metadata[f"{name}.validity"] = dg.MetadataValue.json(table.validity)
+            context.log.info(f"normalized {tenant}/{name}: {table.rows} rows")
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -80,20 +79,7 @@ def standardization_proposals_asset(
     tenant = context.partition_key
     policy = run_policy(context, ledger)
     with warehouse.get_connection() as conn:
-        mode = run_mode(conn, tenant)
-        incremental = not mode.full and tables.has(conn, tenant, tables.STANDARDIZATION_PROPOSALS)
-        parts = []
-        for entity in Entity:
-            ids = read_table(conn, tenant, tables.renormalized(entity))["id"] if incremental else None
-            snapshot = tables.read_snapshot(conn, tenant, entity, ids=ids)
-            frame = tables.read_normalized(conn, tenant, entity, ids=ids)
-            part = standardization_proposals(tenant, entity, snapshot, frame)
-            if incremental:
-                replace_rows(conn, tenant, tables.STANDARDIZATION_PROPOSALS, ids, part, entity=entity.value)
-            parts.append(part)
-        redone = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True)
-        if not incremental:
-            write_table(conn, tenant, tables.STANDARDIZATION_PROPOSALS, redone)
+        incremental, made = propose_to_warehouse(conn, tenant, run_mode(conn, tenant))
         proposals = read_table(
             conn, tenant, tables.STANDARDIZATION_PROPOSALS, ["entity", "field", "rule", "confidence"]
         )
@@ -104,7 +90,7 @@ def standardization_proposals_asset(
         metadata={
             "mode": dg.MetadataValue.text("incremental" if incremental else "full"),
             "proposals": dg.MetadataValue.int(len(proposals)),
-            "proposed_now": dg.MetadataValue.int(len(redone)),
+            "proposed_now": dg.MetadataValue.int(made),
             "by_field": dg.MetadataValue.json(
                 {f"{e}.{f}": int(n) for (e, f), n in proposals.groupby(["entity", "field"]).size().items()}
             ),
@@ -121,6 +107,7 @@ normalized_records_schema = pandera_check(
     entities=Entity,
     schema_for=normalized_schema,
     read=lambda conn, tenant, entity, ids: tables.read_normalized(conn, tenant, entity, ids=ids),
+    table_for=tables.normalized,
     rows_of_run=normalized_rows_of_run,
     duplicate_ids=lambda conn, tenant, entity: repeated_ids(conn, tenant, tables.normalized(entity)),
 )

@@ -45,6 +45,15 @@ def write_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str, frame:
     return qualified
 
 
+def append_table(conn: duckdb.DuckDBPyConnection, tenant: str, table: str, frame: pd.DataFrame) -> None:
+    """Add `frame`'s rows to the tenant's `table` (columns matched by name)."""
+    conn.register("_appended", frame)
+    try:
+        conn.execute(f"INSERT INTO {qualified_name(tenant, table)} BY NAME SELECT * FROM _appended")
+    finally:
+        conn.unregister("_appended")
+
+
 def read_table(
     conn: duckdb.DuckDBPyConnection,
     tenant: str,

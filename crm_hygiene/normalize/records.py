@@ -9,7 +9,7 @@ The snapshot itself is never modified: proposals carry the stored value as `old_
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -387,19 +387,39 @@ def normalize_tenant(
     `known_contact_country` (normalized countries by id, from the previous run) give the
     countries of the companies and contacts not normalized again.
     """
-    companies = normalize_companies(snapshots[Entity.COMPANY])
+    return dict(
+        normalize_in_order(
+            snapshots.__getitem__,
+            known_company_country=known_company_country,
+            known_contact_country=known_contact_country,
+        )
+    )
+
+
+def normalize_in_order(
+    read: Callable[[Entity], pd.DataFrame],
+    *,
+    known_company_country: pd.Series | None = None,
+    known_contact_country: pd.Series | None = None,
+) -> Iterator[tuple[Entity, NormalizedTable]]:
+    """`normalize_tenant` one entity at a time, each snapshot read (`read`) only when its turn
+    comes, so a caller can write each table and let it go: at a million records, holding all
+    three snapshots and normalized tables at once is most of a run's memory."""
+    companies = normalize_companies(read(Entity.COMPANY))
     country_of = _overlay(known_company_country, _by_id(companies.frame, "country"))
-    contacts = snapshots[Entity.CONTACT]
+    yield Entity.COMPANY, companies
+    del companies
+    contacts = read(Entity.CONTACT)
     normalized_contacts = normalize_contacts(contacts, company_country=contacts["company_id"].map(country_of))
+    del contacts
     person_country = _overlay(known_contact_country, _by_id(normalized_contacts.frame, "country"))
-    employment = snapshots[Entity.EMPLOYMENT]
-    return {
-        Entity.COMPANY: companies,
-        Entity.CONTACT: normalized_contacts,
-        Entity.EMPLOYMENT: normalize_employment(
-            employment, contact_country=employment["contact_id"].map(person_country)
-        ),
-    }
+    yield Entity.CONTACT, normalized_contacts
+    del normalized_contacts
+    employment = read(Entity.EMPLOYMENT)
+    yield (
+        Entity.EMPLOYMENT,
+        normalize_employment(employment, contact_country=employment["contact_id"].map(person_country)),
+    )
 
 
 def _overlay(known: pd.Series | None, fresh: pd.Series) -> pd.Series:

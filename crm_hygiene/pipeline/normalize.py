@@ -12,6 +12,7 @@ a full run would have written, and `renormalized_<table>` lists the ids redone t
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -19,9 +20,18 @@ import pandas as pd
 from crm_hygiene import tables
 from crm_hygiene.model import Entity
 from crm_hygiene.model.snapshot import restore_snapshot_dtypes
-from crm_hygiene.normalize.records import INPUT_COLUMNS, NormalizedTable, normalize_tenant
+from crm_hygiene.normalize.records import INPUT_COLUMNS, normalize_in_order
 from crm_hygiene.pipeline.incremental import CHANGED, NEW, REMOVED, RunMode, changed_ids, replace_rows
 from crm_hygiene.warehouse import qualified_name, read_table, write_table
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """What one entity's normalization did this run, for the step's metadata."""
+
+    rows: int
+    rule_counts: dict[str, int]
+    validity: dict[str, float]
 
 
 def normalize_to_warehouse(
@@ -30,31 +40,34 @@ def normalize_to_warehouse(
     mode: RunMode,
     *,
     progress: Callable[[str], None] = lambda _: None,
-) -> dict[Entity, NormalizedTable]:
-    """Write `normalized_<table>` and `renormalized_<table>`; returns what was normalized now."""
+) -> dict[Entity, Normalized]:
+    """Write `normalized_<table>` and `renormalized_<table>`, one entity at a time (each table
+    written and let go before the next is read); returns what was normalized now."""
+    done: dict[Entity, Normalized] = {}
     if mode.full:
-        snapshots = {e: tables.read_snapshot(conn, tenant, e, INPUT_COLUMNS[e]) for e in Entity}
-        normalized = normalize_tenant(snapshots)
-        for entity, table in normalized.items():
+        for entity, table in normalize_in_order(
+            lambda e: tables.read_snapshot(conn, tenant, e, INPUT_COLUMNS[e])
+        ):
             write_table(conn, tenant, tables.normalized(entity), table.frame)
             write_table(
                 conn, tenant, tables.renormalized(entity), pd.DataFrame({"id": table.frame["id"].astype(str)})
             )
-        return normalized
+            done[entity] = Normalized(len(table.frame), table.rule_counts(), table.validity())
+            del table
+        return done
     ids = affected_ids(conn, tenant)
-    snapshots = {e: _snapshot_rows(conn, tenant, e, ids[e]) for e in Entity}
-    normalized = normalize_tenant(
-        snapshots,
+    for entity, table in normalize_in_order(
+        lambda e: _snapshot_rows(conn, tenant, e, ids[e]),
         known_company_country=_countries(conn, tenant, Entity.COMPANY),
         known_contact_country=_countries(conn, tenant, Entity.CONTACT),
-    )
-    for entity, table in normalized.items():
+    ):
         gone = changed_ids(conn, tenant, entity, REMOVED)
         redone = pd.concat([ids[entity], gone], ignore_index=True)
         replace_rows(conn, tenant, tables.normalized(entity), redone, table.frame)
         write_table(conn, tenant, tables.renormalized(entity), pd.DataFrame({"id": redone.astype(str)}))
         progress(f"normalized {tenant}/{entity.value}: {len(table.frame)} records again, {len(gone)} gone")
-    return normalized
+        done[entity] = Normalized(len(table.frame), table.rule_counts(), table.validity())
+    return done
 
 
 def affected_ids(conn: duckdb.DuckDBPyConnection, tenant: str) -> dict[Entity, pd.Series]:
