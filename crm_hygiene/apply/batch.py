@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from crm_hygiene.ledger import AuditAction, ChangeKind, ProposalStatus
-from crm_hygiene.ledger.codec import dumps, loads, utc_now
+from crm_hygiene.ledger.codec import dumps, dumps_many, loads, utc_now
 from crm_hygiene.stores import Outcome
 
 if TYPE_CHECKING:
@@ -219,22 +219,9 @@ def _prepared(changes: pd.DataFrame, tenant: str) -> pd.DataFrame:
     return frame
 
 
-# Text that JSON writes as it is between two quotes (codec.dumps keeps non-ASCII as it is).
-_PLAIN_TEXT = r'^[^"\\\x00-\x1f\x7f]*$'
-
-
 def json_values(values: pd.Series) -> pd.Series:
-    """Each value as `codec.dumps` encodes it (missing is null), text without characters JSON
-    escapes quoted in one vectorized step, the rest value by value."""
-    present = values.notna()
-    text = values[present]
-    is_text = text.map(type).eq(str)
-    plain = is_text & text.where(is_text, "").str.match(_PLAIN_TEXT)
-    out = pd.Series("null", index=values.index, dtype=object)
-    out[present[present].index[plain.to_numpy()]] = '"' + text[plain] + '"'
-    rest = text[~plain]
-    out[rest.index] = [dumps(v) for v in rest]
-    return out
+    """`codec.dumps_many`: each value as the ledger encodes it."""
+    return dumps_many(values)
 
 
 def _proposal_rows(writer: AuditedWriter, frame: pd.DataFrame) -> pd.DataFrame:

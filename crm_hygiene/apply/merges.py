@@ -38,7 +38,8 @@ import pandas as pd
 
 from crm_hygiene.apply.audited import AuditedWriter, group_name
 from crm_hygiene.apply.batch import BatchOutcome, empty_changes
-from crm_hygiene.ledger import AuditAction, ChangeKind, Proposal, ProposalStatus, make_change_id
+from crm_hygiene.ledger import AuditAction, ChangeKind, Proposal, ProposalStatus
+from crm_hygiene.ledger.change_id import make_change_ids
 from crm_hygiene.ledger.codec import dumps
 from crm_hygiene.matching.decisions import AUTO, REVIEW
 from crm_hygiene.matching.records import ENTITIES
@@ -327,12 +328,7 @@ def _merge_changes(
     frame["tenant"] = tenant
     frame["kind"] = ChangeKind.MERGE.value
     frame["source"] = "merge"
-    frame["change_id"] = [
-        make_change_id(tenant, e, r, f, n, ChangeKind.MERGE)
-        for e, r, f, n in zip(
-            frame["entity"], frame["record_id"], frame["field"], frame["new_value"], strict=True
-        )
-    ]
+    frame["change_id"] = make_change_ids(frame)
     groups = dict(zip((str(m["change_id"]) for m, _ in planned), heads["group_id"], strict=True))
     return frame, groups
 

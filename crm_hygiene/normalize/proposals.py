@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crm_hygiene.ledger import ChangeKind, make_change_id
+from crm_hygiene.ledger import ChangeKind
+from crm_hygiene.ledger.change_id import make_change_ids
 
 PROPOSAL_COLUMNS: tuple[str, ...] = (
     "change_id",
@@ -53,12 +54,5 @@ def field_proposals(
         }
     )
     # The id names the change, not the run: the same fix proposed again is the same proposal.
-    frame.insert(
-        0,
-        "change_id",
-        [
-            make_change_id(tenant, entity, rid, field, new, ChangeKind.STANDARDIZE)
-            for rid, new in zip(frame["record_id"], frame["new_value"], strict=True)
-        ],
-    )
+    frame.insert(0, "change_id", make_change_ids(frame.assign(kind=ChangeKind.STANDARDIZE.value)))
     return frame[list(PROPOSAL_COLUMNS)]

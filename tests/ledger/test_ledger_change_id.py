@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm_hygiene.ledger import ChangeKind, make_change_id
+from crm_hygiene.ledger.change_id import make_change_ids
+from crm_hygiene.ledger.codec import dumps, dumps_many
 
 BASE = ("acme", "contact", "c-1", "email", "ada@example.com", "standardize")
 
@@ -63,3 +68,36 @@ def test_dict_new_value_is_independent_of_key_order() -> None:
     first = make_change_id("acme", "contact", "c-1", "merge", {"a": 1, "b": 2}, "merge")
     second = make_change_id("acme", "contact", "c-1", "merge", {"b": 2, "a": 1}, "merge")
     assert first == second
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1),
+            st.text(min_size=1),
+            st.text(min_size=1),
+            st.one_of(st.none(), st.text(), st.integers()),
+            st.sampled_from(list(ChangeKind)),
+        ),
+        max_size=20,
+    )
+)
+def test_change_ids_in_bulk_are_the_ids_one_at_a_time(rows: list[tuple]) -> None:
+    # A run names millions of changes at once; the ids must be the ones the writer and the
+    # review queue derive one by one, or the same change would be two.
+    frame = pd.DataFrame(
+        [("acme", e, r, f, n, k) for e, r, f, n, k in rows],
+        columns=["tenant", "entity", "record_id", "field", "new_value", "kind"],
+        dtype=object,
+    )
+    assert make_change_ids(frame) == [make_change_id("acme", e, r, f, n, k) for e, r, f, n, k in rows]
+
+
+def test_text_needing_escapes_is_encoded_like_dumps() -> None:
+    # A trailing newline once passed for text with nothing to escape.
+    values = pd.Series(
+        ["line\n", 'say "hi"', "back\\slash", "é", "\x7f", None, float("nan"), 3], dtype=object
+    )
+    expected = [dumps(None if isinstance(v, float) else v) for v in values]
+    assert dumps_many(values).tolist() == expected

@@ -41,7 +41,9 @@ def _track(
     )
     conn.execute("CREATE OR REPLACE TABLE changes AS SELECT * FROM changes_next")
     conn.unregister("snap")
-    return changed_at_frame(conn.execute("SELECT * FROM changes").fetch_df())
+    seen = changed_at_frame(conn.execute("SELECT * FROM changes").fetch_df())
+    # The frame holds naive datetime64 values meaning UTC; compared here with aware times.
+    return seen.apply(lambda column: column.dt.tz_localize("UTC"))
 
 
 def test_a_persons_edit_is_dated_and_this_tools_writes_are_not() -> None:
