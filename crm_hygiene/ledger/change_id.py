@@ -6,8 +6,9 @@ import hashlib
 from typing import Any
 
 import pandas as pd
+import pyarrow.compute as pc
 
-from crm_hygiene.ledger.codec import dumps, dumps_many
+from crm_hygiene.ledger.codec import dumps, json_array
 
 CHANGE_ID_LENGTH = 32
 
@@ -26,23 +27,8 @@ def make_change_id(tenant: str, entity: str, record_id: str, field: str, new_val
 def make_change_ids(frame: pd.DataFrame) -> list[str]:
     """`make_change_id` of every row of `frame` (columns tenant, entity, record_id, field,
     new_value, kind), its JSON built vectorized: a run proposes millions of changes."""
-    parts = [
-        dumps_many(frame[c].astype(object))
-        for c in ("tenant", "entity", "record_id", "field", "new_value", "kind")
-    ]
-    payload = (
-        "["
-        + parts[0]
-        + ","
-        + parts[1]
-        + ","
-        + parts[2]
-        + ","
-        + parts[3]
-        + ","
-        + parts[4]
-        + ","
-        + parts[5]
-        + "]"
-    )
-    return [hashlib.sha256(p.encode("utf-8")).hexdigest()[:CHANGE_ID_LENGTH] for p in payload]
+    if frame.empty:
+        return []
+    parts = [json_array(frame[c]) for c in ("tenant", "entity", "record_id", "field", "new_value", "kind")]
+    payload = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
+    return [hashlib.sha256(p.encode("utf-8")).hexdigest()[:CHANGE_ID_LENGTH] for p in payload.to_pylist()]

@@ -6,7 +6,10 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def _default(value: object) -> str:
@@ -21,23 +24,34 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
 
 
-# Text that JSON writes as it is between two quotes (`dumps` keeps non-ASCII as it is).
-# fullmatch, not match with `$`, which would also accept a text ending in a newline.
-_PLAIN_TEXT = r'[^"\\\x00-\x1f\x7f]*'
+# Text that JSON writes as it is between two quotes (`dumps` keeps non-ASCII as it is). RE2's
+# `$` is the end of the text only, where Python's would also accept a text ending in "\n".
+_PLAIN_TEXT = r'^[^"\\\x00-\x1f\x7f]*$'
 
 
 def dumps_many(values: pd.Series) -> pd.Series:
-    """Each value as `dumps` encodes it (missing, None or NaN, is null), in one vectorized
-    step for text JSON needs no escapes in, value by value for the rest."""
-    present = values.notna()
-    text = values[present]
-    is_text = text.map(type).eq(str)
-    plain = is_text & text.where(is_text, "").str.fullmatch(_PLAIN_TEXT)
-    out = pd.Series("null", index=values.index, dtype=object)
-    out[present[present].index[plain.to_numpy()]] = '"' + text[plain] + '"'
-    rest = text[~plain]
-    out[rest.index] = [dumps(v) for v in rest]
-    return out
+    """Each value as `dumps` encodes it (missing, None or NaN, is null), vectorized for text
+    JSON needs no escapes in, value by value for the rest."""
+    return pd.Series(json_array(values).to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+
+def json_array(values: pd.Series) -> pa.Array:
+    """`dumps_many` as an Arrow string array: Arrow's kernels quote and test the text."""
+    objects = values.to_numpy(dtype=object)
+    try:
+        text = pa.array(objects, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Numbers, mappings, dates among the values: each one encoded on its own.
+        present = pd.notna(objects)
+        return pa.array([dumps(v) if p else "null" for v, p in zip(objects, present, strict=True)])
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_TEXT), True)
+    out = pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
+    escaped = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    if len(escaped) == 0:
+        return out
+    encoded = out.to_numpy(zero_copy_only=False)
+    encoded[escaped] = [dumps(str(objects[i])) for i in escaped]
+    return pa.array(encoded, type=pa.string())
 
 
 def loads(text: str | None) -> Any:
