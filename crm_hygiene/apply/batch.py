@@ -118,13 +118,21 @@ def write_batch(
     recover(writer, tenant)
     frame = _prepared(changes, tenant)
     frame["outcome"] = None
+    # Whether some change of the batch may have an audit entry already (a rerun, a re-merge):
+    # if none can, the audit rows go in without looking for ones to skip.
+    audited_before = True
     if action is AuditAction.APPLY and len(frame):
-        writer.ledger.writes.record_proposal_rows(_proposal_rows(writer, frame))
-        latest = writer.ledger.writes.latest_actions(frame["change_id"])
+        log = writer.ledger.writes
+        statuses = log.statuses(frame["change_id"])
+        known = frame["change_id"].isin(list(statuses))
+        log.record_proposal_rows(_proposal_rows(writer, frame[~known]), new=True)
+        # Every audit entry is written after its proposal: a change the ledger did not know
+        # has none, and only the known ones are looked up.
+        latest = log.latest_actions(frame.loc[known, "change_id"])
+        audited_before = not latest.empty
         live = set(latest.loc[latest["action"] == AuditAction.APPLY.value, "change_id"])
         frame.loc[frame["change_id"].isin(live), "outcome"] = SKIPPED_APPLIED
         if not reapply_reverted:
-            statuses = writer.ledger.writes.statuses(frame.loc[frame["outcome"].isna(), "change_id"])
             reverted = {c for c, s in statuses.items() if s == ProposalStatus.REVERTED.value}
             frame.loc[frame["outcome"].isna() & frame["change_id"].isin(reverted), "outcome"] = (
                 SKIPPED_REVERTED
@@ -148,7 +156,9 @@ def write_batch(
         ),
     )
     identity = _Identity(writer.actor, writer.run_id, writer.policy_version)
-    settled = _write_and_settle(writer, tenant, pending, identity, action, atomic, batch_id)
+    settled = _write_and_settle(
+        writer, tenant, pending, identity, action, atomic, batch_id, audited_before=audited_before
+    )
     skipped = frame["outcome"]
     frame = frame.drop(columns=["outcome"]).merge(
         settled.changes[["seq", "outcome", "reason", "version_after", "audited"]], on="seq", how="left"
@@ -255,6 +265,8 @@ def _write_and_settle(
     action: AuditAction,
     atomic: bool,
     batch_id: str,
+    *,
+    audited_before: bool = True,
 ) -> BatchOutcome:
     store_frame = pending[list(_STORE_COLUMNS)].copy()
     if not atomic:
@@ -272,7 +284,7 @@ def _write_and_settle(
         # An undo that cannot be made whole leaves no trace: nothing of its group was written.
         first &= ~result["group_id"].isin(list(failed)).to_numpy()
     result["audited"] = first
-    _settle(writer, result, identity, action, failed)
+    _settle(writer, result, identity, action, failed, audited_before)
     writer.ledger.writes.close_batch(batch_id)
     return BatchOutcome(result, batch_id, failed)
 
@@ -304,10 +316,11 @@ def _settle(
     identity: _Identity,
     action: AuditAction,
     failed: dict[str, str],
+    audited_before: bool,
 ) -> None:
     log = writer.ledger.writes
     audited = result[result["audited"]]
-    log.record_audit_rows(_audit_rows(audited, identity, action))
+    log.record_audit_rows(_audit_rows(audited, identity, action), new=not audited_before)
     applied_ids = set(audited["change_id"])
     if action is AuditAction.REVERT:
         log.set_status(applied_ids, ProposalStatus.REVERTED.value)

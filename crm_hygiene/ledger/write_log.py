@@ -146,16 +146,30 @@ class WriteLog:
 
     # -- proposals and audit in bulk ----------------------------------------------------------
 
-    def record_proposal_rows(self, rows: pd.DataFrame) -> int:
+    def record_proposal_rows(self, rows: pd.DataFrame, *, new: bool = False) -> int:
         """Insert proposal rows (the ledger's column names, values encoded) not yet known by
-        change id; returns how many were new."""
-        with write_transaction(self._engine) as connection:
-            return insert_frame(connection, proposals, rows, conflict_key=["change_id"])
+        change id; returns how many were new. `new`: the caller found none of them recorded."""
+        return self._insert(proposals, rows, ["change_id"], new)
 
-    def record_audit_rows(self, rows: pd.DataFrame) -> int:
-        """Append audit rows; one already recorded (change_id, action, group_id) is skipped."""
+    def record_audit_rows(self, rows: pd.DataFrame, *, new: bool = False) -> int:
+        """Append audit rows; one already recorded (change_id, action, group_id) is skipped.
+        `new`: the caller found no audit entry of these changes."""
+        return self._insert(audit_log, rows, ["change_id", "action", "group_id"], new)
+
+    def _insert(self, table: sa.Table, rows: pd.DataFrame, key: list[str], new: bool) -> int:
+        if new:
+            # Rows known to be new go straight in (on PostgreSQL one COPY into the table, no
+            # staging to skip conflicts); should another writer have recorded some meanwhile,
+            # the unique key refuses the transaction and the careful insert below runs.
+            # COPY runs on the driver's own cursor: its error is the driver's, not SQLAlchemy's.
+            refused = (sa.exc.IntegrityError, self._engine.dialect.loaded_dbapi.IntegrityError)
+            try:
+                with write_transaction(self._engine) as connection:
+                    return insert_frame(connection, table, rows)
+            except refused:
+                pass
         with write_transaction(self._engine) as connection:
-            return insert_frame(connection, audit_log, rows, conflict_key=["change_id", "action", "group_id"])
+            return insert_frame(connection, table, rows, conflict_key=key)
 
     def set_status(self, change_ids: Iterable[str], status: str) -> int:
         ids = list(change_ids)

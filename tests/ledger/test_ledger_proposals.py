@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pandas as pd
 from sqlalchemy import event
 
 from crm_hygiene.ledger import Ledger, Proposal, ProposalStatus
+from crm_hygiene.ledger.codec import dumps
 
 
 def test_recording_twice_writes_once(ledger: Ledger, make_proposal: Callable[..., Proposal]) -> None:
@@ -128,3 +130,40 @@ def test_bulk_insert_of_20k_is_set_based(ledger: Ledger, make_proposal: Callable
         "person19999@example.com",
     }
     assert len(ledger.proposals("acme", change_ids=[p.change_id for p in batch[:1_234]])) == 1_234
+
+
+def test_rows_believed_new_that_another_writer_recorded_meanwhile_are_skipped(
+    ledger: Ledger, make_proposal: Callable[..., Proposal]
+) -> None:
+    # A batch inserts the proposals it found unknown without looking for conflicts; one that
+    # another writer recorded in between must neither fail the batch nor be written twice.
+    first, second = make_proposal("c-1"), make_proposal("c-2")
+    ledger.record_proposals([first])
+    rows = pd.DataFrame(
+        [
+            {
+                "change_id": p.change_id,
+                "tenant": p.tenant,
+                "entity": p.entity,
+                "record_id": p.record_id,
+                "field": p.field,
+                "old_value": dumps(p.old_value),
+                "new_value": dumps(p.new_value),
+                "kind": str(p.kind),
+                "source": p.source,
+                "evidence": dumps(p.evidence),
+                "confidence": p.confidence,
+                "policy_version": p.policy_version,
+                "run_id": p.run_id,
+                "expected_version": p.expected_version,
+                "status": ProposalStatus.PROPOSED.value,
+                "created_at": datetime.now(UTC),
+            }
+            for p in (first, second)
+        ]
+    )
+    ledger.set_status([first.change_id], ProposalStatus.APPLIED)
+    assert ledger.writes.record_proposal_rows(rows, new=True) == 1
+    statuses = ledger.writes.statuses([first.change_id, second.change_id])
+    assert statuses == {first.change_id: "applied", second.change_id: "proposed"}
+    assert ledger.writes.record_proposal_rows(rows, new=True) == 0

@@ -257,5 +257,5 @@ def test_a_rerun_after_a_crash_chooses_the_same_survivor_values_as_an_uninterrup
     pd.testing.assert_frame_equal(contacts[0].reset_index(drop=True), contacts[1].reset_index(drop=True))
 
 
-def _raise(*_args: object) -> None:
+def _raise(*_args: object, **_kwargs: object) -> None:
     raise RuntimeError("killed after the store write")
