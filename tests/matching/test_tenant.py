@@ -518,7 +518,7 @@ def test_a_crash_between_the_store_write_and_the_audit_is_completed_by_the_rerun
 
     real = crm.ledger.writes.record_audit_rows
 
-    def killed(rows: object) -> None:
+    def killed(rows: object, **_kwargs: object) -> None:
         raise RuntimeError("killed after the store write")
 
     monkeypatch.setattr(crm.ledger.writes, "record_audit_rows", killed)
@@ -559,7 +559,7 @@ from crm_hygiene.stores import open_store
 crm_url, ledger_url, schema, proposals, tenant, policy = sys.argv[1:7]
 ledger = Ledger.open(ledger_url, schema=schema or None)
 # SIGKILL, as a power cut or the OOM killer would: the store has committed, the audit not.
-ledger.writes.record_audit_rows = lambda rows: os.kill(os.getpid(), signal.SIGKILL)
+ledger.writes.record_audit_rows = lambda rows, **_kwargs: os.kill(os.getpid(), signal.SIGKILL)
 store = open_store(crm_url, schema=schema or None)
 writer = AuditedWriter(store, ledger, run_id="run-1", policy_version=policy)
 apply_merge_proposals(writer, pd.read_pickle(proposals), tenant=tenant)
