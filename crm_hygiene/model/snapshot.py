@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from dateutil import parser as date_parser
+from pandas.errors import OutOfBoundsDatetime
 
 from crm_hygiene.model.records import TIMESTAMP_FIELDS, Entity, Status, spec
 
@@ -57,9 +58,33 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     retry = parsed.isna() & text.notna()
     if retry.any():
         distinct = text[retry].astype(str).unique()
-        lookup = {value: _parse_free_date(value.strip()) for value in distinct}
+        lookup = {value: _in_range(_parse_free_date(value.strip())) for value in distinct}
         parsed.loc[retry] = text[retry].astype(str).map(lookup).astype("datetime64[ns, UTC]")
     return parsed.astype("datetime64[ns, UTC]")
+
+
+def _in_range(value: pd.Timestamp | None) -> pd.Timestamp | None:
+    """The value if a nanosecond timestamp can hold it (1677 to 2262), else None."""
+    if value is None:
+        return None
+    try:
+        return value.as_unit("ns")
+    except (OverflowError, OutOfBoundsDatetime):
+        return None
+
+
+def out_of_range(values: pd.Series) -> pd.Series:
+    """Which texts are dates a typed column cannot hold (before 1677 or after 2262), such as
+    the open end 9999-12-31 of an employment row; checked once per distinct text."""
+    text = values.astype(object).where(values.notna(), None)
+    present = text.dropna().astype(str)
+    beyond = {value: _beyond_range(value.strip()) for value in present.unique()}
+    return present.map(beyond).reindex(text.index, fill_value=False).astype(bool)
+
+
+def _beyond_range(text: str) -> bool:
+    value = _parse_free_date(text)
+    return value is not None and _in_range(value) is None
 
 
 def _arrow_text(values: pd.Series) -> tuple[pa.Array, bool]:
@@ -163,10 +188,19 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
         text = _text(frame[name])
         parsed = parse_timestamps(text)
         bad = text.notna() & parsed.isna()
+        beyond = out_of_range(text.where(bad, None)) if bad.any() else bad
         issues.add(
-            bad,
+            bad & ~beyond,
             lambda rows, n=name, text=text: (
                 f"{n}: unparseable date " + text[rows].astype(str).str.slice(0, 40).map(repr)
+            ),
+        )
+        # Read, but no typed column holds it: kept as written (raw_values), typed as missing.
+        issues.add(
+            beyond,
+            lambda rows, n=name, text=text: (
+                f"{n}: date outside 1677-2262, kept as written "
+                + text[rows].astype(str).str.slice(0, 40).map(repr)
             ),
         )
         # The typed value loses how it was written; text not already written the ISO way is

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crm_hygiene.model import Entity
-from crm_hygiene.stores import SqlRecordStore
+from crm_hygiene.stores import SqlRecordStore, open_store
 from crm_hygiene.warehouse import read_table
 from crm_hygiene_dagster.jobs.run import run_nightly
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
@@ -105,3 +105,44 @@ def test_the_blocking_check_fails_on_a_broken_snapshot_and_shows_failure_cases(
     assert metadata["contacts.failure_cases"] >= 1
     assert "well_formed_rows_have_unique_ids" in metadata["contacts.failed_checks"]
     assert "companies.failed_checks" not in metadata
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "spreadsheet"])
+def test_a_date_in_year_9999_is_flagged_and_never_stops_the_run(tmp_path: Path, kind: str) -> None:
+    # The usual open end of an employment row, and a created_at in year 1: beyond what a
+    # nanosecond timestamp holds, on both kinds of store; kept as written, the run goes on.
+    crm_url = (
+        f"sqlite:///{tmp_path / 'crm.sqlite'}" if kind == "sqlite" else f"spreadsheet:{tmp_path / 'crm'}"
+    )
+    store = open_store(crm_url)
+    seed(store)
+    store.insert_records(
+        "acme",
+        Entity.EMPLOYMENT,
+        pd.DataFrame({"id": ["E9"], "contact_id": ["C1"], "company_id": ["A1"], "valid_to": ["9999-12-31"]}),
+    )
+    store.insert_records(
+        "acme",
+        Entity.CONTACT,
+        pd.DataFrame({"id": ["C8"], "first_name": ["Ada"], "created_at": ["0001-01-01T00:00:00Z"]}),
+    )
+    ledger = LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with ledger.open() as book:
+        book.tenants.add(["acme"], by="test")
+    resources = {
+        "crm_store": CrmStoreResource(url=crm_url),
+        "ledger": ledger,
+        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
+    }
+    with dg.instance_for_test() as instance:
+        summary = run_nightly("acme", instance=instance, resources=resources)
+    assert summary.success, summary.failures
+    with WarehouseResource(database=str(tmp_path / "warehouse.duckdb")).get_connection() as conn:
+        employment = read_table(conn, "acme", "snapshot_employment").set_index("id")
+        contacts = read_table(conn, "acme", "snapshot_contacts").set_index("id")
+    assert employment.at["E9", "issues"] == "valid_to: date outside 1677-2262, kept as written '9999-12-31'"
+    assert contacts.at["C8", "issues"].startswith("created_at: date outside 1677-2262")
+    # Nothing was written over them.
+    reread = open_store(crm_url)
+    assert reread.read("acme", Entity.EMPLOYMENT, ["E9"]).iloc[0]["valid_to"] == "9999-12-31"
+    assert reread.read("acme", Entity.CONTACT, ["C8"]).iloc[0]["created_at"] == "0001-01-01T00:00:00Z"

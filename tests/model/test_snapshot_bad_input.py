@@ -31,6 +31,16 @@ HOSTILE = [
         "last_activity_at: unparseable date '31/31/2020'",
     ),
     ("date far out of range", {"created_at": ["99999-01-01"]}, "created_at: unparseable date"),
+    (
+        "open end in year 9999",
+        {"created_at": ["9999-12-31"]},
+        "created_at: date outside 1677-2262, kept as written '9999-12-31'",
+    ),
+    (
+        "year 1 with a time",
+        {"last_activity_at": ["0001-01-01T00:00:00Z"]},
+        "last_activity_at: date outside 1677-2262, kept as written '0001-01-01T00:00:00Z'",
+    ),
     ("wrong type version", {"version": ["two"]}, "version: not a positive integer two"),
     ("negative version", {"version": ["-3"]}, "version: not a positive integer -3"),
     ("unknown status", {"status": ["deleted"]}, "status: not one of active, merged, flagged"),
@@ -146,3 +156,12 @@ def test_timestamps_not_written_the_iso_way_keep_their_text() -> None:
     assert kept == ["03/05/2024", None, None, "2024-03-05 10:00", "5 March 2024"]
     assert snap["last_activity_at"].notna().all(), "the value is still typed"
     assert not snap["malformed"].any(), "a date written another way is not malformed"
+
+
+def test_a_date_no_typed_column_holds_is_kept_as_written() -> None:
+    # A nanosecond timestamp ends in 2262: 9999-12-31, the usual open end, is read and kept.
+    snap = prepare_snapshot(Entity.CONTACT, _raw(created_at=["9999-12-31", "2024-01-02", "31/12/9999"]))
+    assert json.loads(snap.loc[0, "raw_values"]) == {"created_at": "9999-12-31"}
+    assert json.loads(snap.loc[2, "raw_values"]) == {"created_at": "31/12/9999"}
+    assert pd.isna(snap.loc[0, "created_at"]) and pd.isna(snap.loc[2, "created_at"])
+    assert not snap.loc[1, "malformed"]
