@@ -80,6 +80,11 @@ class SpreadsheetRecordStore:
             if csv_path.exists():
                 try:
                     frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8")
+                except pd.errors.EmptyDataError as exc:
+                    # Not even a header row: more likely a file cut short than a sheet meant empty.
+                    raise StoreError(
+                        f"{self.description}: cannot read {csv_path.name}: the file is empty (no header row)"
+                    ) from exc
                 except (pd.errors.ParserError, UnicodeDecodeError) as exc:
                     raise StoreError(f"{self.description}: cannot read {csv_path.name}: {exc}") from exc
         if frame is None:

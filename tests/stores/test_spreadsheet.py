@@ -85,3 +85,12 @@ def test_unreadable_files_are_named(tmp_path: Path) -> None:
         SpreadsheetRecordStore(book).snapshot("default", Entity.CONTACT)
     with pytest.raises(StoreError, match="cannot tell what kind of store"):
         open_store("crm.sqlite")
+
+
+def test_an_empty_csv_file_is_named_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    (folder / "contacts.csv").write_bytes(b"")
+    with pytest.raises(StoreError, match=r"cannot read contacts\.csv: the file is empty \(no header row\)$"):
+        SpreadsheetRecordStore(folder).snapshot("default", Entity.CONTACT)
+    assert (folder / "contacts.csv").read_bytes() == b""
