@@ -180,8 +180,9 @@ def replace_rows(
     *,
     entity: str | None = None,
 ) -> None:
-    """In the tenant's `table`, the rows of `ids` (changed or gone) replaced by `rows`: one
-    transaction, so a failure leaves the previous run's table as it was. With `entity`, a
+    """In the tenant's warehouse `table` (derived from the snapshot, never the CRM itself),
+    the rows of `ids` (changed or gone) replaced by `rows`: one transaction, so a failure
+    leaves the previous run's table as it was. With `entity`, a
     table of several entities is keyed by (entity, record_id) instead of id."""
     target = qualified_name(tenant, table)
     conn.register("_gone", pd.DataFrame({"id": pd.Series(ids, dtype=object).astype(str)}))
