@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from crm_hygiene.sqlite_engine import listen_sqlite, write_transaction
+
+__all__ = ["SUPPORTED_BACKENDS", "create_ledger_engine", "write_transaction"]
+
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
-
-# A sensor, a run and the review UI share one file; wait for a lock rather than fail at once.
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_CACHE_KIB = 65_536
-
-# Execution option read by the SQLite "begin" hook to open a write transaction.
-_WRITE = "crm_hygiene_ledger_write"
 
 
 def create_ledger_engine(url: str | URL, schema: str | None = None) -> tuple[sa.Engine, sa.Engine]:
@@ -49,37 +43,6 @@ def _sqlite_engine(url: URL) -> sa.Engine:
     elif not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, **kwargs)
-    event.listen(engine, "connect", _on_sqlite_connect)
-    event.listen(engine, "begin", _on_sqlite_begin)
+    # WAL lets readers (the sensor, the review UI) proceed while a run writes.
+    listen_sqlite(engine, ["journal_mode = WAL", "foreign_keys = ON"])
     return engine
-
-
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own implicit BEGIN comes too late and too weak (DEFERRED); SQLAlchemy's "begin"
-    # hook below issues it instead, which is the documented recipe for control over locking.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    # WAL lets readers (the sensor) proceed while a run writes.
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    # A 64 MB page cache instead of 2 MB: a batch inserts or updates hundreds of thousands of
-    # rows at random places of a few B-trees (hashed change ids, record ids).
-    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    cursor.close()
-
-
-def _on_sqlite_begin(connection: sa.Connection) -> None:
-    # A write transaction takes the write lock up front: a DEFERRED one that reads first and
-    # writes later fails with SQLITE_BUSY (no waiting) if another writer committed in between.
-    immediate = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-@contextmanager
-def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection in a transaction that commits on success and may write from its first statement."""
-    with engine.connect() as connection:
-        connection.execution_options(**{_WRITE: True})
-        with connection.begin():
-            yield connection
