@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -79,7 +80,8 @@ class SpreadsheetRecordStore:
             frame = None
             if csv_path.exists():
                 try:
-                    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8")
+                    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first header.
+                    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
                 except pd.errors.EmptyDataError as exc:
                     # Not even a header row: more likely a file cut short than a sheet meant empty.
                     raise StoreError(
@@ -104,7 +106,10 @@ class SpreadsheetRecordStore:
             book[spec(entity).table] = text
             self._atomic_write(self.path, lambda target: _write_book(book, target))
         else:
-            self._atomic_write(self._csv_path(entity), lambda target: text.to_csv(target, index=False))
+            path = self._csv_path(entity)
+            # A file that began with a byte-order mark keeps it: the program it came from reads it so.
+            encoding = "utf-8-sig" if _has_bom(path) else "utf-8"
+            self._atomic_write(path, lambda target: text.to_csv(target, index=False, encoding=encoding))
 
     @staticmethod
     def _atomic_write(path: Path, write) -> None:
@@ -113,6 +118,9 @@ class SpreadsheetRecordStore:
         os.close(fd)
         try:
             write(Path(tmp))
+            # mkstemp makes the file private (0600); the sheet keeps the mode it had, or gets
+            # the one a new file gets under the process's umask.
+            os.chmod(tmp, _mode_of(path))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -212,3 +220,32 @@ def _write_book(book: dict[str, pd.DataFrame], target: Path) -> None:
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
         for name, frame in book.items():
             frame.to_excel(writer, sheet_name=name, index=False)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _has_bom(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(_BOM)) == _BOM
+    except FileNotFoundError:
+        return False
+
+
+def _mode_of(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # Read, not set and restored: os.umask would change it for every thread for a moment.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -94,3 +95,20 @@ def test_an_empty_csv_file_is_named_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"cannot read contacts\.csv: the file is empty \(no header row\)$"):
         SpreadsheetRecordStore(folder).snapshot("default", Entity.CONTACT)
     assert (folder / "contacts.csv").read_bytes() == b""
+
+
+def test_a_rewrite_keeps_the_files_mode_and_byte_order_mark(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    sheet = folder / "contacts.csv"
+    # Excel's "CSV UTF-8" starts with a byte-order mark; a shared folder's file is group-readable.
+    sheet.write_bytes(b"\xef\xbb\xbfid,first_name,email\r\nC1,ann,ann@acme.com\r\nC2,Bob,bob@acme.com\r\n")
+    sheet.chmod(0o640)
+    store = SpreadsheetRecordStore(folder, default_tenant="acme")
+    snap = store.snapshot("acme", Entity.CONTACT)
+    assert list(snap["id"]) == ["C1", "C2"], "the mark is not part of the first header"
+    report = store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C1", "first_name", "ann", "Ann")])
+    assert report.results[0].outcome is Outcome.APPLIED
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbfid,")
+    assert stat.S_IMODE(sheet.stat().st_mode) == 0o640
+    assert list(pd.read_csv(sheet, dtype=str, encoding="utf-8-sig")["first_name"]) == ["Ann", "Bob"]
