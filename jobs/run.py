@@ -111,8 +111,13 @@ def instance_for_cli() -> dg.DagsterInstance:
 
 
 def failure_message(error: object) -> str:
-    """The user's error behind Dagster's wrapper ("Error occurred while executing op ..."): one line."""
-    while getattr(error, "cause", None) is not None:
+    """The user's error behind Dagster's wrapper ("Error occurred while executing op ..."): one line.
+
+    The first error of the chain that is not Dagster's: a store's "cannot read contacts.csv:
+    ..." rather than the pandas error it was raised from."""
+    while getattr(error, "cause", None) is not None and str(getattr(error, "cls_name", "")).startswith(
+        "Dagster"
+    ):
         error = error.cause  # type: ignore[attr-defined]
     message = (getattr(error, "message", "") or "").strip()
     if not message:

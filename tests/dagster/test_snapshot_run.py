@@ -146,3 +146,24 @@ def test_a_date_in_year_9999_is_flagged_and_never_stops_the_run(tmp_path: Path, 
     reread = open_store(crm_url)
     assert reread.read("acme", Entity.EMPLOYMENT, ["E9"]).iloc[0]["valid_to"] == "9999-12-31"
     assert reread.read("acme", Entity.CONTACT, ["C8"]).iloc[0]["created_at"] == "0001-01-01T00:00:00Z"
+
+
+def test_a_store_error_is_the_failure_the_summary_names(tmp_path: Path) -> None:
+    # The store names the file; the pandas error it was raised from does not.
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    (folder / "contacts.csv").write_bytes(b"")
+    ledger = LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with ledger.open() as book:
+        book.tenants.add(["default"], by="test")
+    resources = {
+        "crm_store": CrmStoreResource(url=f"spreadsheet:{folder}"),
+        "ledger": ledger,
+        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
+    }
+    with dg.instance_for_test() as instance:
+        summary = run_nightly("default", instance=instance, resources=resources)
+    assert not summary.success
+    assert summary.failures == [
+        f"crm_snapshot: spreadsheet:{folder}: cannot read contacts.csv: the file is empty (no header row)"
+    ]
