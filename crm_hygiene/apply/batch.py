@@ -224,14 +224,9 @@ def _prepared(changes: pd.DataFrame, tenant: str) -> pd.DataFrame:
         frame["seq"] = np.arange(len(frame), dtype="int64")
     frame["group_id"] = frame["group_id"].astype(object).where(frame["group_id"].notna(), None)
     frame["expected_version"] = pd.to_numeric(frame["expected_version"], errors="coerce").astype("Int64")
-    frame["old_json"] = json_values(frame["old_value"])
-    frame["new_json"] = json_values(frame["new_value"])
+    frame["old_json"] = dumps_many(frame["old_value"])
+    frame["new_json"] = dumps_many(frame["new_value"])
     return frame
-
-
-def json_values(values: pd.Series) -> pd.Series:
-    """`codec.dumps_many`: each value as the ledger encodes it."""
-    return dumps_many(values)
 
 
 def _proposal_rows(writer: AuditedWriter, frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm_hygiene.apply.audited import AuditedWriter
-from crm_hygiene.apply.batch import json_values
 from crm_hygiene.ledger import AuditAction, ChangeKind, Ledger, Proposal, ProposalStatus
-from crm_hygiene.ledger.codec import dumps
+from crm_hygiene.ledger.codec import dumps, dumps_many
 from crm_hygiene.model import Entity, Status
 from crm_hygiene.stores import FieldChange, RecordStore, SpreadsheetRecordStore, SqlRecordStore, StoreError
 from tests.stores.conftest import row_counts, seed
@@ -200,11 +199,8 @@ def test_a_crash_between_two_sheet_replaces_is_completed_and_undone_exactly(
     # A folder of CSV sheets is replaced sheet by sheet: killed after employment.csv and
     # before companies.csv, an employment row stayed re-pointed with no merge and no audit,
     # and no unmerge could restore it.
-    store = SpreadsheetRecordStore(tmp_path / "crm_csv")
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    seed(store)
-    before = {e: store.snapshot("acme", e).drop(columns=["version", "updated_at"]) for e in Entity}
-    writer = AuditedWriter(store, ledger, actor="revops@acme.com")
+    store, ledger, writer = _sheet_folder(tmp_path)
+    before = _sheets(store)
     real_save = store._save
     saved: list[Entity] = []
 
@@ -218,7 +214,7 @@ def test_a_crash_between_two_sheet_replaces_is_completed_and_undone_exactly(
     with pytest.raises(KeyboardInterrupt):
         writer.merge("acme", Entity.COMPANY, "A1", "A2")
     monkeypatch.setattr(store, "_save", real_save)
-    half = {e: store.snapshot("acme", e).drop(columns=["version", "updated_at"]) for e in Entity}
+    half = _sheets(store)
     # The sheets saved before the kill hold half a merge (which ones depends on the order).
     assert all(not half[e].equals(before[e]) for e in saved)
     assert not ledger.audit_entries()
@@ -231,9 +227,9 @@ def test_a_crash_between_two_sheet_replaces_is_completed_and_undone_exactly(
         ("employment", "E2", "company_id"), ("employment", "E3", "company_id"),
     }  # fmt: skip
     writer.unmerge(merged.group_id)
+    after = _sheets(store)
     for entity, frame in before.items():
-        after = store.snapshot("acme", entity).drop(columns=["version", "updated_at"])
-        pd.testing.assert_frame_equal(after, frame, check_dtype=False)
+        pd.testing.assert_frame_equal(after[entity], frame, check_dtype=False)
     ledger.close()
 
 
@@ -243,7 +239,7 @@ def test_values_are_encoded_in_bulk_exactly_as_one_by_one(values: list[object]) 
     # The batch encodes old and new values for the ledger vectorized; the text must be the
     # codec's, or change ids, audit entries and undo would disagree with it.
     series = pd.Series(values, dtype=object)
-    assert json_values(series).tolist() == [dumps(v) for v in values]
+    assert dumps_many(series).tolist() == [dumps(v) for v in values]
 
 
 @pytest.mark.parametrize("killed_at", [Entity.COMPANY, Entity.CONTACT, Entity.EMPLOYMENT])
@@ -252,11 +248,8 @@ def test_an_unmerge_killed_between_two_sheet_replaces_is_completed_exactly(
 ) -> None:
     # An unmerge is a batch like any other: killed half way through a folder of sheets, the
     # next writer completes it from its intent, with its revert entries.
-    store = SpreadsheetRecordStore(tmp_path / "crm_csv")
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    seed(store)
-    before = {e: store.snapshot("acme", e).drop(columns=["version", "updated_at"]) for e in Entity}
-    writer = AuditedWriter(store, ledger, actor="revops@acme.com")
+    store, ledger, writer = _sheet_folder(tmp_path)
+    before = _sheets(store)
     merged = writer.merge("acme", Entity.COMPANY, "A1", "A2")
     real_save = store._save
 
@@ -274,11 +267,24 @@ def test_an_unmerge_killed_between_two_sheet_replaces_is_completed_exactly(
     with pytest.raises(StoreError, match="already undone"):
         writer.unmerge(merged.group_id or "")
     assert not ledger.writes.open_batches("acme")
+    after = _sheets(store)
     for entity, frame in before.items():
-        after = store.snapshot("acme", entity).drop(columns=["version", "updated_at"])
-        pd.testing.assert_frame_equal(after, frame, check_dtype=False)
+        pd.testing.assert_frame_equal(after[entity], frame, check_dtype=False)
     applied = ledger.audit_entries(group_id=merged.group_id, action=AuditAction.APPLY)
     reverted = ledger.audit_entries(group_id=merged.group_id, action=AuditAction.REVERT)
     assert {e.change_id for e in reverted} == {e.change_id for e in applied}
     assert all(e.evidence["reverts"] is not None for e in reverted)
     ledger.close()
+
+
+def _sheet_folder(tmp_path: Path) -> tuple[SpreadsheetRecordStore, Ledger, AuditedWriter]:
+    """The seeded CRM as a folder of CSV sheets, a ledger and a writer on them."""
+    store = SpreadsheetRecordStore(tmp_path / "crm_csv")
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    seed(store)
+    return store, ledger, AuditedWriter(store, ledger, actor="revops@acme.com")
+
+
+def _sheets(store: SpreadsheetRecordStore) -> dict[Entity, pd.DataFrame]:
+    """Every sheet's rows, without what each write moves (version, updated_at)."""
+    return {e: store.snapshot("acme", e).drop(columns=["version", "updated_at"]) for e in Entity}

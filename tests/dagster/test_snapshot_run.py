@@ -26,9 +26,14 @@ def resources(tmp_path: Path) -> dict[str, object]:
         Entity.CONTACT,
         pd.DataFrame({"id": ["C9"], "first_name": ["Eve\x07"], "last_activity_at": ["not a date"]}),
     )
+    return _resources(tmp_path, crm_url)
+
+
+def _resources(tmp_path: Path, crm_url: str, tenant: str = "acme") -> dict[str, object]:
+    """The run's resources on `crm_url`, with a ledger that knows `tenant`."""
     ledger = LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     with ledger.open() as book:
-        book.tenants.add(["acme"], by="test")
+        book.tenants.add([tenant], by="test")
     return {
         "crm_store": CrmStoreResource(url=crm_url),
         "ledger": ledger,
@@ -126,16 +131,8 @@ def test_a_date_in_year_9999_is_flagged_and_never_stops_the_run(tmp_path: Path, 
         Entity.CONTACT,
         pd.DataFrame({"id": ["C8"], "first_name": ["Ada"], "created_at": ["0001-01-01T00:00:00Z"]}),
     )
-    ledger = LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    with ledger.open() as book:
-        book.tenants.add(["acme"], by="test")
-    resources = {
-        "crm_store": CrmStoreResource(url=crm_url),
-        "ledger": ledger,
-        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
-    }
     with dg.instance_for_test() as instance:
-        summary = run_nightly("acme", instance=instance, resources=resources)
+        summary = run_nightly("acme", instance=instance, resources=_resources(tmp_path, crm_url))
     assert summary.success, summary.failures
     with WarehouseResource(database=str(tmp_path / "warehouse.duckdb")).get_connection() as conn:
         employment = read_table(conn, "acme", "snapshot_employment").set_index("id")
@@ -153,14 +150,7 @@ def test_a_store_error_is_the_failure_the_summary_names(tmp_path: Path) -> None:
     folder = tmp_path / "crm"
     folder.mkdir()
     (folder / "contacts.csv").write_bytes(b"")
-    ledger = LedgerResource(url=f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    with ledger.open() as book:
-        book.tenants.add(["default"], by="test")
-    resources = {
-        "crm_store": CrmStoreResource(url=f"spreadsheet:{folder}"),
-        "ledger": ledger,
-        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
-    }
+    resources = _resources(tmp_path, f"spreadsheet:{folder}", tenant="default")
     with dg.instance_for_test() as instance:
         summary = run_nightly("default", instance=instance, resources=resources)
     assert not summary.success
