@@ -1,8 +1,11 @@
 """A spreadsheet acting as a CRM: a folder of CSV files or one XLSX workbook.
 
-One sheet per entity (contacts, companies, employment). Every cell is read as text and
-written back as text, so columns the model does not know, and their order, survive a
-round trip. Canonical columns missing from a sheet are appended on the first write.
+One sheet per entity (contacts, companies, employment). Every cell is read as text. A CSV
+sheet is written back in the dialect it was read in, byte for byte but for the cells the
+store changed (`csv_sheet`), so columns the model does not know, their order, quoting, line
+endings, byte-order mark and encoding survive. Canonical columns missing from a sheet are
+appended on the first write. A sheet without an `id` column, a ragged record or an
+unbalanced quote is refused in one line naming the file and line, before anything is written.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from crm_hygiene.stores.changes import (
     normalized_changes,
     record_writes,
     results_of,
+    roll_back_groups,
     with_versions_after,
     written_fields,
 )
-from crm_hygiene.stores.protocol import ApplyReport, FieldChange, StoreError
+from crm_hygiene.stores.csv_sheet import CsvLayout, SheetError, new_layout, read_sheet, render_sheet
+from crm_hygiene.stores.protocol import ApplyReport, FieldChange, Outcome, StoreError
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
 
 
@@ -72,7 +77,11 @@ class SpreadsheetRecordStore:
 
     def _load(self, entity: Entity) -> pd.DataFrame:
         """The sheet as stored (all text), with canonical columns added at the end if missing."""
+        return self._load_with_layout(entity)[0]
+
+    def _load_with_layout(self, entity: Entity) -> tuple[pd.DataFrame, CsvLayout | None]:
         entity_spec = spec(entity)
+        layout: CsvLayout | None = None
         if self.is_workbook:
             frame = self._load_book().get(entity_spec.table)
         else:
@@ -80,36 +89,41 @@ class SpreadsheetRecordStore:
             frame = None
             if csv_path.exists():
                 try:
-                    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first header.
-                    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-                except pd.errors.EmptyDataError as exc:
-                    # Not even a header row: more likely a file cut short than a sheet meant empty.
-                    raise StoreError(
-                        f"{self.description}: cannot read {csv_path.name}: the file is empty (no header row)"
-                    ) from exc
-                except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-                    raise StoreError(f"{self.description}: cannot read {csv_path.name}: {exc}") from exc
+                    frame, layout = read_sheet(csv_path.read_bytes())
+                except (SheetError, OSError) as exc:
+                    raise StoreError(f"{self.description}: cannot read {csv_path.name}: {exc}") from None
         if frame is None:
             frame = pd.DataFrame(columns=list(entity_spec.fields), dtype=object)
+        elif "id" not in frame.columns:
+            # Without ids no change can name its record: refuse before anything is written.
+            shown = ", ".join(repr(c) for c in list(frame.columns)[:8])
+            raise StoreError(
+                f"{self.description}: {entity_spec.table} has no 'id' column (its columns: {shown})"
+            )
         # A team's own sheet has no bookkeeping columns: every row starts as an active version 1.
         defaults = {"tenant": self.default_tenant, "version": "1", "status": "active", "flags": "[]"}
         for name in entity_spec.fields:
             if name not in frame.columns:
                 frame[name] = defaults.get(name, "")
         frame["tenant"] = frame["tenant"].where(frame["tenant"] != "", self.default_tenant)
-        return frame
+        if layout is not None:
+            # What was read, defaults included: a cell that still holds it is written back as it was.
+            layout.baseline = frame.copy()
+        return frame, layout
 
-    def _save(self, entity: Entity, frame: pd.DataFrame) -> None:
-        text = frame.astype(object).where(frame.notna(), "")
+    def _save(self, entity: Entity, frame: pd.DataFrame, layout: CsvLayout | None = None) -> None:
         if self.is_workbook:
+            text = frame.astype(object).where(frame.notna(), "")
             book = self._load_book()
             book[spec(entity).table] = text
             self._atomic_write(self.path, lambda target: _write_book(book, target))
         else:
             path = self._csv_path(entity)
-            # A file that began with a byte-order mark keeps it: the program it came from reads it so.
-            encoding = "utf-8-sig" if _has_bom(path) else "utf-8"
-            self._atomic_write(path, lambda target: text.to_csv(target, index=False, encoding=encoding))
+            try:
+                data = render_sheet(frame, layout or new_layout())
+            except SheetError as exc:
+                raise StoreError(f"{self.description}: cannot write {path.name}: {exc}") from None
+            self._atomic_write(path, lambda target: target.write_bytes(data))
 
     @staticmethod
     def _atomic_write(path: Path, write) -> None:
@@ -164,7 +178,7 @@ class SpreadsheetRecordStore:
     def insert_records(self, tenant: str, entity: Entity, records: pd.DataFrame) -> int:
         frame = prepare_new_records(tenant, entity, records)
         with self._locked():
-            existing = self._load(entity)
+            existing, layout = self._load_with_layout(entity)
             clash = set(existing.loc[existing["tenant"] == tenant, "id"]) & set(frame["id"])
             if clash:
                 raise StoreError(
@@ -173,7 +187,7 @@ class SpreadsheetRecordStore:
             frame = frame.astype(object).where(frame.notna(), "")
             frame["version"] = frame["version"].astype(str)
             # Columns the new rows bring that the sheet lacks are appended after the existing ones.
-            self._save(entity, pd.concat([existing, frame], ignore_index=True).fillna(""))
+            self._save(entity, pd.concat([existing, frame], ignore_index=True).fillna(""), layout)
         return len(frame)
 
     def apply_changes(
@@ -194,12 +208,13 @@ class SpreadsheetRecordStore:
         if frame.empty:
             return judge(frame, {})
         with self._locked():
-            sheets = {name: self._load(Entity(name)) for name in pd.unique(frame["entity"])}
+            loaded = {name: self._load_with_layout(Entity(name)) for name in pd.unique(frame["entity"])}
+            sheets = {name: sheet for name, (sheet, _) in loaded.items()}
             current = {
                 name: sheet[sheet["tenant"] == tenant].set_index("id", drop=False)
                 for name, sheet in sheets.items()
             }
-            judged = judge(frame, current)
+            judged = _refuse_unwritable(judge(frame, current), loaded)
             now = utc_now_text()
             for name, wide in record_writes(judged).items():
                 sheet = sheets[name]
@@ -212,25 +227,46 @@ class SpreadsheetRecordStore:
                     sheet.loc[at[chosen].to_numpy(), field] = values.where(values.notna(), "").to_numpy()
                 sheet.loc[at.to_numpy(), "version"] = (wide["version"].fillna(0) + 1).astype(str).to_numpy()
                 sheet.loc[at.to_numpy(), "updated_at"] = now
-                self._save(Entity(name), sheet)
+                self._save(Entity(name), sheet, loaded[name][1])
         return with_versions_after(judged)
+
+
+def _refuse_unwritable(
+    judged: pd.DataFrame, loaded: dict[str, tuple[pd.DataFrame, CsvLayout | None]]
+) -> pd.DataFrame:
+    """A change whose value the sheet's encoding (Windows-1252, Latin-1) cannot hold is refused.
+
+    Written anyway, the value would be replaced by "?" or stop the whole batch."""
+    refused = pd.Series(False, index=judged.index)
+    reasons = pd.Series("", index=judged.index, dtype=object)
+    for name, (_, layout) in loaded.items():
+        if layout is None or layout.encoding.startswith("utf"):
+            continue
+        todo = (
+            (judged["entity"] == name)
+            & (judged["outcome"] == Outcome.APPLIED.value)
+            & judged["new_value"].notna()
+        )
+        for position, value in judged.loc[todo, "new_value"].items():
+            try:
+                str(value).encode(layout.encoding)
+            except UnicodeEncodeError as exc:
+                refused[position] = True
+                reasons[position] = (
+                    f"{str(value)[exc.start : exc.end]!r} cannot be written in the sheet's encoding ({layout.encoding})"
+                )
+    if not refused.any():
+        return judged
+    out = judged.copy()
+    out.loc[refused, "outcome"] = Outcome.REJECTED.value
+    out.loc[refused, "reason"] = reasons[refused]
+    return roll_back_groups(out)
 
 
 def _write_book(book: dict[str, pd.DataFrame], target: Path) -> None:
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
         for name, frame in book.items():
             frame.to_excel(writer, sheet_name=name, index=False)
-
-
-_BOM = b"\xef\xbb\xbf"
-
-
-def _has_bom(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(len(_BOM)) == _BOM
-    except FileNotFoundError:
-        return False
 
 
 def _mode_of(path: Path) -> int:

@@ -204,11 +204,11 @@ def test_a_crash_between_two_sheet_replaces_is_completed_and_undone_exactly(
     real_save = store._save
     saved: list[Entity] = []
 
-    def killed_before_a_sheet(entity: Entity, frame: pd.DataFrame) -> None:
+    def killed_before_a_sheet(entity: Entity, frame: pd.DataFrame, *layout: object) -> None:
         if entity is killed_at:
             raise KeyboardInterrupt(f"killed before {entity} was replaced")
         saved.append(entity)
-        real_save(entity, frame)
+        real_save(entity, frame, *layout)
 
     monkeypatch.setattr(store, "_save", killed_before_a_sheet)
     with pytest.raises(KeyboardInterrupt):
@@ -253,10 +253,10 @@ def test_an_unmerge_killed_between_two_sheet_replaces_is_completed_exactly(
     merged = writer.merge("acme", Entity.COMPANY, "A1", "A2")
     real_save = store._save
 
-    def killed_before_a_sheet(entity: Entity, frame: pd.DataFrame) -> None:
+    def killed_before_a_sheet(entity: Entity, frame: pd.DataFrame, *layout: object) -> None:
         if entity is killed_at:
             raise KeyboardInterrupt(f"killed before {entity} was replaced")
-        real_save(entity, frame)
+        real_save(entity, frame, *layout)
 
     monkeypatch.setattr(store, "_save", killed_before_a_sheet)
     with pytest.raises(KeyboardInterrupt):
