@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pandas as pd
 
 from crm_hygiene.cli.common import add_actor_option, add_ledger_option, ledger_url, say, store_url
 from crm_hygiene.config import Settings
 from crm_hygiene.ledger import Ledger
 from crm_hygiene.ledger.tenants import TENANT_RULE, check_tenant_name
+from crm_hygiene.ledger.types import AuditAction, AuditEntry, ChangeKind
 from crm_hygiene.stores import open_store
+from crm_hygiene.stores.protocol import REPLACED_COLUMNS
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -29,12 +34,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Ledger.open(ledger_url(args)) as ledger:
         if ledger.tenants.add([args.tenant], by=args.actor)[args.tenant]:
             say(f"tenant {args.tenant!r} added")
+        if result.replaced is not None and len(result.replaced):
+            kept = ledger.record_audit(replaced_audit(args.tenant, result.replaced, actor=args.actor))
+            say(
+                f"the {kept} original values are kept in the ledger's audit log (crm-hygiene audit --show-pii)"
+            )
     print(
         json.dumps(
             {"store": store.description, "loaded": result.loaded, "kept_existing": result.kept_existing}
         )
     )
     return 0
+
+
+def replaced_audit(tenant: str, replaced: pd.DataFrame, *, actor: str) -> list[AuditEntry]:
+    """One flag entry per value stored with a character replaced: before is the original."""
+    from crm_hygiene.ledger.change_id import make_change_id
+
+    entries = []
+    for entity, record_id, field, original, stored in replaced[REPLACED_COLUMNS].itertuples(index=False):
+        entries.append(
+            AuditEntry(
+                change_id=make_change_id(tenant, entity, record_id, field, stored, ChangeKind.FLAG.value),
+                tenant=tenant,
+                entity=entity,
+                record_id=record_id,
+                field=field,
+                before=original,
+                after=stored,
+                actor=actor,
+                run_id=None,
+                policy_version="",
+                evidence={
+                    "reason": "the store cannot hold a character of the value; it was loaded with U+FFFD"
+                },
+                kind=ChangeKind.FLAG,
+                action=AuditAction.APPLY,
+                group_id=None,
+                version_after=1,
+                applied_at=datetime.now(UTC),
+            )
+        )
+    return entries
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from crm_hygiene.sql_url import with_driver
 from crm_hygiene.sqlite_engine import listen_sqlite, write_transaction
 
 __all__ = ["SUPPORTED_BACKENDS", "create_ledger_engine", "write_transaction"]
@@ -18,7 +19,7 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 def create_ledger_engine(url: str | URL, schema: str | None = None) -> tuple[sa.Engine, sa.Engine]:
     """(engine to query through, underlying engine to dispose). Both share one pool."""
-    parsed = make_url(url)
+    parsed = with_driver(make_url(url))
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise ValueError(

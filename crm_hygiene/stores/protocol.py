@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -53,6 +53,19 @@ class ChangeResult:
     @property
     def written(self) -> bool:
         return self.outcome is Outcome.APPLIED
+
+
+# A value stored otherwise than given: a character the store cannot hold was replaced.
+REPLACED_COLUMNS = ["entity", "record_id", "field", "original", "stored"]
+
+
+@dataclass(frozen=True)
+class InsertReport:
+    """Records added per entity, and the values stored with a character replaced
+    (REPLACED_COLUMNS; the records are flagged `text_replaced:<field>`)."""
+
+    counts: dict[Entity, int]
+    replaced: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REPLACED_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,11 @@ class RecordStore(Protocol):
 
     def insert_records(self, tenant: str, entity: Entity, records: pd.DataFrame) -> int:
         """Add new records (loading a CRM export or the demo). Existing ids are an error."""
+        ...
+
+    def insert_tenant(self, tenant: str, records: Mapping[Entity, pd.DataFrame]) -> InsertReport:
+        """Add new records of several entities, all or none: a failure (an existing id, a
+        value that cannot be written) leaves the store as it was, never half a tenant."""
         ...
 
     def apply_changes(

@@ -14,7 +14,7 @@ import fcntl
 import os
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,8 +32,9 @@ from crm_hygiene.stores.changes import (
     written_fields,
 )
 from crm_hygiene.stores.csv_sheet import CsvLayout, SheetError, new_layout, read_sheet, render_sheet
-from crm_hygiene.stores.protocol import ApplyReport, FieldChange, Outcome, StoreError
+from crm_hygiene.stores.protocol import ApplyReport, FieldChange, InsertReport, Outcome, StoreError
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
+from crm_hygiene.stores.unstorable import WORKBOOK_CONTROL, Unstorable, refuse_unstorable, replace_unstorable
 
 
 class SpreadsheetRecordStore:
@@ -118,12 +119,16 @@ class SpreadsheetRecordStore:
             book[spec(entity).table] = text
             self._atomic_write(self.path, lambda target: _write_book(book, target))
         else:
-            path = self._csv_path(entity)
-            try:
-                data = render_sheet(frame, layout or new_layout())
-            except SheetError as exc:
-                raise StoreError(f"{self.description}: cannot write {path.name}: {exc}") from None
-            self._atomic_write(path, lambda target: target.write_bytes(data))
+            data = self._render(entity, frame, layout)
+            self._atomic_write(self._csv_path(entity), lambda target: target.write_bytes(data))
+
+    def _render(self, entity: Entity, frame: pd.DataFrame, layout: CsvLayout | None) -> bytes:
+        try:
+            return render_sheet(frame, layout or new_layout())
+        except SheetError as exc:
+            raise StoreError(
+                f"{self.description}: cannot write {self._csv_path(entity).name}: {exc}"
+            ) from None
 
     @staticmethod
     def _atomic_write(path: Path, write) -> None:
@@ -175,20 +180,51 @@ class SpreadsheetRecordStore:
     def count(self, tenant: str, entity: Entity) -> int:
         return int((self._load(entity)["tenant"] == tenant).sum())
 
+    @property
+    def unstorable(self) -> Unstorable | None:
+        return WORKBOOK_CONTROL if self.is_workbook else None
+
     def insert_records(self, tenant: str, entity: Entity, records: pd.DataFrame) -> int:
-        frame = prepare_new_records(tenant, entity, records)
+        return self.insert_tenant(tenant, {entity: records}).counts[entity]
+
+    def insert_tenant(self, tenant: str, records: Mapping[Entity, pd.DataFrame]) -> InsertReport:
+        """Every sheet is checked and rendered before the first is replaced: an existing id or
+        a value a sheet cannot hold leaves every sheet as it was."""
         with self._locked():
-            existing, layout = self._load_with_layout(entity)
-            clash = set(existing.loc[existing["tenant"] == tenant, "id"]) & set(frame["id"])
-            if clash:
-                raise StoreError(
-                    f"{self.description}: {entity} ids already exist: {', '.join(sorted(clash)[:10])}"
+            sheets: dict[Entity, tuple[pd.DataFrame, CsvLayout | None]] = {}
+            replaced: list[pd.DataFrame] = []
+            for entity, new in records.items():
+                frame, found = replace_unstorable(
+                    entity, prepare_new_records(tenant, entity, new), self.unstorable, where=self.description
                 )
-            frame = frame.astype(object).where(frame.notna(), "")
-            frame["version"] = frame["version"].astype(str)
-            # Columns the new rows bring that the sheet lacks are appended after the existing ones.
-            self._save(entity, pd.concat([existing, frame], ignore_index=True).fillna(""), layout)
-        return len(frame)
+                replaced.append(found)
+                existing, layout = self._load_with_layout(entity)
+                clash = set(existing.loc[existing["tenant"] == tenant, "id"]) & set(frame["id"])
+                if clash:
+                    raise StoreError(
+                        f"{self.description}: {entity} ids already exist: {', '.join(sorted(clash)[:10])}"
+                    )
+                frame = frame.astype(object).where(frame.notna(), "")
+                frame["version"] = frame["version"].astype(str)
+                # Columns the new rows bring that the sheet lacks are appended after the existing ones.
+                sheets[entity] = (pd.concat([existing, frame], ignore_index=True).fillna(""), layout)
+            if self.is_workbook:
+                book = self._load_book()
+                for entity, (frame, _) in sheets.items():
+                    book[spec(entity).table] = frame.astype(object).where(frame.notna(), "")
+                self._atomic_write(self.path, lambda target: _write_book(book, target))
+            else:
+                rendered = {
+                    entity: self._render(entity, frame, layout) for entity, (frame, layout) in sheets.items()
+                }
+                for entity, data in rendered.items():
+                    self._atomic_write(
+                        self._csv_path(entity), lambda target, data=data: target.write_bytes(data)
+                    )
+        return InsertReport(
+            {entity: len(new) for entity, new in records.items()},
+            pd.concat(replaced, ignore_index=True) if replaced else InsertReport({}).replaced,
+        )
 
     def apply_changes(
         self, tenant: str, changes: Sequence[FieldChange], *, all_or_nothing: bool = False
@@ -214,7 +250,7 @@ class SpreadsheetRecordStore:
                 name: sheet[sheet["tenant"] == tenant].set_index("id", drop=False)
                 for name, sheet in sheets.items()
             }
-            judged = _refuse_unwritable(judge(frame, current), loaded)
+            judged = refuse_unstorable(_refuse_unwritable(judge(frame, current), loaded), self.unstorable)
             now = utc_now_text()
             for name, wide in record_writes(judged).items():
                 sheet = sheets[name]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,12 @@ from crm_hygiene.stores.changes import (
     with_versions_after,
     written_fields,
 )
-from crm_hygiene.stores.protocol import ApplyReport, FieldChange, StoreError
+from crm_hygiene.stores.protocol import ApplyReport, FieldChange, InsertReport, StoreError
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
 from crm_hygiene.stores.sql_engine import create_store_engine, write_transaction
 from crm_hygiene.stores.sql_tables import build_metadata
 from crm_hygiene.stores.sqlite_arrow import read_tenant_rows
+from crm_hygiene.stores.unstorable import POSTGRESQL_NUL, Unstorable, refuse_unstorable, replace_unstorable
 
 # Bound on values per IN (...) list: SQLite's default variable limit is 32766.
 _CHUNK = 2000
@@ -176,34 +177,61 @@ class SqlRecordStore:
             stmt = sa.select(sa.func.count()).select_from(table).where(table.c.tenant == tenant)
             return int(conn.execute(stmt).scalar_one())
 
+    @property
+    def unstorable(self) -> Unstorable | None:
+        return POSTGRESQL_NUL if self._engine.dialect.name == "postgresql" else None
+
     def insert_records(self, tenant: str, entity: Entity, records: pd.DataFrame) -> int:
-        table = self._table(entity)
-        unknown = [c for c in records.columns if c not in table.c]
-        if unknown:
-            raise StoreError(f"{self.description}: table {table.name} has no column(s) {', '.join(unknown)}")
-        frame = prepare_new_records(tenant, entity, records)
-        rows = frame[list(spec(entity).fields)].to_dict("records")
+        return self.insert_tenant(tenant, {entity: records}).counts[entity]
+
+    def insert_tenant(self, tenant: str, records: Mapping[Entity, pd.DataFrame]) -> InsertReport:
+        """All entities in one transaction: an error in the last leaves none written."""
+        prepared: dict[Entity, pd.DataFrame] = {}
+        replaced: list[pd.DataFrame] = []
+        for entity, frame in records.items():
+            table = self._table(entity)
+            unknown = [c for c in frame.columns if c not in table.c]
+            if unknown:
+                raise StoreError(
+                    f"{self.description}: table {table.name} has no column(s) {', '.join(unknown)}"
+                )
+            ready, found = replace_unstorable(
+                entity, prepare_new_records(tenant, entity, frame), self.unstorable, where=self.description
+            )
+            prepared[entity] = ready
+            replaced.append(found)
         try:
             with self._engine.begin() as conn:
-                clash = [
-                    record_id
-                    for chunk in _chunks(list(frame["id"]))
-                    for record_id in conn.execute(
-                        sa.select(table.c.id).where(table.c.tenant == tenant, table.c.id.in_(list(chunk)))
-                    ).scalars()
-                ]
-                if clash:
-                    raise StoreError(
-                        f"{self.description}: {entity} ids already exist for tenant {tenant!r}: "
-                        f"{', '.join(sorted(clash)[:10])}"
-                    )
-                for start in range(0, len(rows), 10_000):
-                    conn.execute(table.insert(), rows[start : start + 10_000])
+                for entity, frame in prepared.items():
+                    self._insert(conn, tenant, entity, frame)
         except sa.exc.IntegrityError as exc:
             raise StoreError(
-                f"{self.description}: some {entity} ids already exist for tenant {tenant!r}: {exc.orig}"
+                f"{self.description}: some ids already exist for tenant {tenant!r}: {exc.orig}"
             ) from exc
-        return len(rows)
+        except sa.exc.DataError as exc:
+            raise StoreError(f"{self.description}: the database refused a value: {exc.orig}") from exc
+        return InsertReport(
+            {entity: len(frame) for entity, frame in prepared.items()},
+            pd.concat(replaced, ignore_index=True) if replaced else InsertReport({}).replaced,
+        )
+
+    def _insert(self, conn: sa.Connection, tenant: str, entity: Entity, frame: pd.DataFrame) -> None:
+        table = self._table(entity)
+        rows = frame[list(spec(entity).fields)].to_dict("records")
+        clash = [
+            record_id
+            for chunk in _chunks(list(frame["id"]))
+            for record_id in conn.execute(
+                sa.select(table.c.id).where(table.c.tenant == tenant, table.c.id.in_(list(chunk)))
+            ).scalars()
+        ]
+        if clash:
+            raise StoreError(
+                f"{self.description}: {entity} ids already exist for tenant {tenant!r}: "
+                f"{', '.join(sorted(clash)[:10])}"
+            )
+        for start in range(0, len(rows), 10_000):
+            conn.execute(table.insert(), rows[start : start + 10_000])
 
     def apply_changes(
         self, tenant: str, changes: Sequence[FieldChange], *, all_or_nothing: bool = False
@@ -223,7 +251,9 @@ class SqlRecordStore:
         for _attempt in range(_WRITE_ATTEMPTS):
             try:
                 with write_transaction(self._engine) as conn:
-                    judged = judge(frame, self._current_rows(conn, tenant, frame))
+                    judged = refuse_unstorable(
+                        judge(frame, self._current_rows(conn, tenant, frame)), self.unstorable
+                    )
                     lost = self._write(conn, tenant, record_writes(judged))
                     if lost:
                         # Rolls the whole batch back: it is judged again on the fresh rows.

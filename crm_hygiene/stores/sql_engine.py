@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from crm_hygiene.sql_url import with_driver
 from crm_hygiene.sqlite_engine import listen_sqlite, write_transaction
 
 __all__ = ["create_store_engine", "write_transaction"]
 
 
 def create_store_engine(url: str | sa.URL) -> sa.Engine:
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(with_driver(url))
     if engine.dialect.name == "sqlite":
         listen_sqlite(engine)
     return engine

@@ -224,3 +224,73 @@ def test_row_counts_never_fall_across_every_operation(store: RecordStore) -> Non
         for entity in Entity:
             assert later[entity] >= earlier[entity]
     assert counts[-1] == counts[0]
+
+
+def test_a_tenant_is_inserted_whole_or_not_at_all(store: RecordStore) -> None:
+    seed(store)
+    before = _frozen(store)
+    companies = pd.DataFrame({"id": ["A9"], "name": ["New Co"]})
+    contacts = pd.DataFrame({"id": ["C9", "C1"], "first_name": ["Nia", "Again"]})  # C1 exists
+    with pytest.raises(StoreError, match="C1"):
+        store.insert_tenant("acme", {Entity.COMPANY: companies, Entity.CONTACT: contacts})
+    assert row_counts(store) == {Entity.CONTACT: 3, Entity.COMPANY: 2, Entity.EMPLOYMENT: 3}
+    for entity, frame in _frozen(store).items():
+        pd.testing.assert_frame_equal(frame, before[entity])
+    report = store.insert_tenant("acme", {Entity.COMPANY: companies, Entity.CONTACT: contacts.iloc[:1]})
+    assert report.counts == {Entity.COMPANY: 1, Entity.CONTACT: 1}
+    assert report.replaced.empty
+    assert row_counts(store)[Entity.CONTACT] == 4
+
+
+# What each store cannot hold: PostgreSQL refuses NUL in text, XML (so XLSX) control characters.
+_CANNOT_HOLD = {"postgresql": {"\x00"}, "xlsx": {"\x00", "\x07"}}
+
+
+def _kind(store: RecordStore) -> str:
+    description = store.description
+    if description.startswith("sql:postgresql"):
+        return "postgresql"
+    if description.startswith("sql:"):
+        return "sqlite"
+    return "xlsx" if description.endswith(".xlsx") else "csv"
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07"])
+def test_text_a_store_cannot_hold_is_replaced_and_flagged_on_insert_and_refused_on_change(
+    store: RecordStore, character: str
+) -> None:
+    seed(store)
+    value = f"Ann{character}Marie"
+    report = store.insert_tenant(
+        "acme", {Entity.CONTACT: pd.DataFrame({"id": ["C9"], "first_name": [value], "last_name": ["Lee"]})}
+    )
+    stored = _value(store, Entity.CONTACT, "C9", "first_name")
+    cannot = character in _CANNOT_HOLD.get(_kind(store), set())
+    if cannot:
+        assert stored == "Ann\ufffdMarie", "replaced, never cut short"
+        assert report.replaced.to_dict("records") == [
+            {
+                "entity": "contact",
+                "record_id": "C9",
+                "field": "first_name",
+                "original": value,
+                "stored": stored,
+            }
+        ]
+        assert json.loads(_value(store, Entity.CONTACT, "C9", "flags")) == ["text_replaced:first_name"]
+        assert _value(store, Entity.CONTACT, "C9", "status") == Status.FLAGGED.value
+    else:
+        assert stored == value, "kept exactly"
+        assert report.replaced.empty
+        assert _value(store, Entity.CONTACT, "C9", "status") == Status.ACTIVE.value
+
+    result = store.apply_changes(
+        "acme", [FieldChange(Entity.CONTACT, "C3", "first_name", "Bob", f"Bo{character}b")]
+    )
+    if cannot:
+        assert result.results[0].outcome is Outcome.REJECTED
+        assert result.results[0].reason.startswith("not written: ")
+        assert _value(store, Entity.CONTACT, "C3", "first_name") == "Bob"
+    else:
+        assert result.results[0].outcome is Outcome.APPLIED
+        assert _value(store, Entity.CONTACT, "C3", "first_name") == f"Bo{character}b"
