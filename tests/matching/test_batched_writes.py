@@ -165,11 +165,11 @@ elif point == "before_close":
 elif point == "between_sheets":
     real_save, saved = store._save, []
 
-    def save(entity, frame):
+    def save(entity, frame, *layout):
         if saved:
             die()
         saved.append(entity)
-        real_save(entity, frame)
+        real_save(entity, frame, *layout)
 
     store._save = save
 writer = AuditedWriter(store, ledger, run_id="run-1", policy_version=policy)
