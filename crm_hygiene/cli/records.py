@@ -69,7 +69,7 @@ def cmd_revert(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from crm_hygiene.pii import mask_field_value, mask_pii
+    from crm_hygiene.pii import mask_field_value, mask_nested, mask_pii
     from crm_hygiene.policy.store import PolicyStore
 
     with Ledger.open(ledger_url(args)) as ledger:
@@ -84,6 +84,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if not args.show_pii:
             mask = mask_field_value if entry.field in pii[entry.tenant] else mask_pii
             row["before"], row["after"] = mask(row["before"]), mask(row["after"])
+            # Evidence repeats values: a merge's field_values, a source's raw answer.
+            row["evidence"] = mask_nested(row["evidence"], pii[entry.tenant])
         print(json.dumps(row, default=str, ensure_ascii=False))
     return 0
 

@@ -57,3 +57,42 @@ def test_names_are_masked_where_the_policy_says_so(
     assert cli.main(["audit", "--ledger", url, "--show-pii", "--tenant", "private"]) == 0
     shown = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {r["after"] for r in shown} == {"Ada", "ada@x.org"}
+
+
+def test_evidence_is_masked_in_every_nested_place_and_ids_and_dates_stay_readable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    entry = _entry("plain", "merged_into", None, "C0001234")  # type: ignore[arg-type]
+    evidence = {
+        "survivor": "C0001234",
+        "run": "7be67306-89a7-4d50-89c3-b82204c75299",
+        "field_values": [
+            {"field": "phone", "old": "see email", "new": "+49 30 33446277", "from": "C0004321"},
+            {"field": "email", "old": None, "new": "ann.lee@acme.com"},
+            {"field": "last_activity_at", "old": "2026-07-21T19:47:31+00:00", "new": "2026-09-29 05:08:12"},
+            {"field": "owner", "new": "casey.nguyen@example.com"},
+        ],
+        "raw": {
+            "email": ["ann@acme.com", "a.lee@acme.com"],
+            "note": "call +1 (415) 555-0100 after 12.05.2024",
+        },
+    }
+    with Ledger.open(url) as ledger:
+        ledger.tenants.add(["plain"], by="test")
+        ledger.record_audit([AuditEntry(**{**entry.__dict__, "evidence": evidence})])
+    assert cli.main(["audit", "--ledger", url]) == 0
+    out = capsys.readouterr().out
+    row = json.loads(out)
+    shown = row["evidence"]
+    assert shown["survivor"] == "C0001234" and shown["run"] == evidence["run"]
+    phone, email, activity, owner = shown["field_values"]
+    assert (phone["old"], phone["new"], phone["from"]) == ("s••••••••", "+•• •• ••••••77", "C0004321")
+    assert email["new"] == "a•••@acme.com"
+    assert (activity["old"], activity["new"]) == ("2026-07-21T19:47:31+00:00", "2026-09-29 05:08:12")
+    assert owner["new"] == "c•••@example.com"
+    assert shown["raw"]["email"] == ["a•••@acme.com", "a•••@acme.com"]
+    assert shown["raw"]["note"] == "call +• (•••) •••-••00 after 12.05.2024"
+    for raw in ("33446277", "ann.lee@", "casey.nguyen@", "555-0100", "see email"):
+        assert raw not in out
+    assert row["after"] == "C0001234", "a record id is not a phone number"
