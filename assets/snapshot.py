@@ -60,6 +60,7 @@ def crm_snapshot(
             metadata[f"{name}.read"] = dg.MetadataValue.int(result.read_rows)
             metadata[f"{name}.changes"] = dg.MetadataValue.json({str(k): int(v) for k, v in changed.items()})
             metadata[f"{name}.malformed_rows"] = dg.MetadataValue.int(summary["malformed_rows"])
+            metadata[f"{name}.unkeyed_rows"] = dg.MetadataValue.int(summary["unkeyed_rows"])
             metadata[f"{name}.malformed_by_field"] = dg.MetadataValue.json(summary["malformed_by_field"])
             metadata[f"{name}.status"] = dg.MetadataValue.json(summary["status"])
             if result.unknown_columns:

@@ -118,9 +118,15 @@ def read_records(
     if snapshot_columns is None and entity in TRACKED and has_table(conn, tenant, table):
         times = ["id", *(f"t_{name}" for name in tracked_fields(entity))]
         changed = changed_at_frame(read_table(conn, tenant, table, times, ids=ids))
+    snapshot = read_snapshot(conn, tenant, entity, snapshot_columns, ids=ids)
+    # Rows without an id of their own (missing, repeated) stay in the snapshot with their
+    # reason; normalization left them out, and matching keys everything by id.
+    unkeyed = snapshot["id"].isna() | snapshot["id"].duplicated(keep=False)
+    if unkeyed.any():
+        snapshot = snapshot[~unkeyed].reset_index(drop=True)
     return EntityRecords(
         entity,
-        read_snapshot(conn, tenant, entity, snapshot_columns, ids=ids),
+        snapshot,
         read_normalized(conn, tenant, entity, normalized_columns, ids=ids),
         changed,
     )

@@ -50,6 +50,7 @@ class RunSummary:
         records = ", ".join(
             f"{self.value(snap, f'{t}.rows'):,} {t}" for t in ("contacts", "companies", "employment")
         )
+        unkeyed = sum(self.value(snap, f"{t}.unkeyed_rows") for t in ("contacts", "companies", "employment"))
         malformed = sum(
             self.value(snap, f"{t}.malformed_rows") for t in ("contacts", "companies", "employment")
         )
@@ -75,7 +76,9 @@ class RunSummary:
         if snap in self.materialized:
             lines.append(
                 f"  records         {records}"
-                + (f" ({malformed:,} malformed, kept and flagged)" if malformed else "")
+                + (f" ({malformed:,} malformed, kept and flagged" if malformed else "")
+                + (f"; {unkeyed:,} without an id of their own left out" if unkeyed else "")
+                + (")" if malformed else "")
             )
         if "standardization_proposals" in self.materialized:
             lines.append(

@@ -28,6 +28,14 @@ _STATUSES = {s.value for s in Status}
 SNAPSHOT_EXTRA_COLUMNS = ("extra", "raw_values", "issues", "malformed")
 
 
+# Issues that leave a row without an id of its own: it stays in the snapshot with its reason,
+# and normalization, matching and writes leave it out (a change could not name its record).
+ID_MISSING = "id: missing"
+ID_REPEATED = "id: repeated in the snapshot"
+# A regular expression for pandas and DuckDB alike: the texts hold no metacharacters.
+UNKEYED_PATTERN = f"{ID_MISSING}|{ID_REPEATED}"
+
+
 @lru_cache(maxsize=65536)
 def _parse_free_date(text: str) -> pd.Timestamp | None:
     """Parse one non-ISO date text; cached because CRM exports repeat the same few formats."""
@@ -170,8 +178,8 @@ def prepare_snapshot(entity: Entity, raw: pd.DataFrame) -> pd.DataFrame:
         out[name] = _as_objects(array, frame[name], text_only)
 
     ids = out["id"]
-    issues.add(ids.isna(), "id: missing")
-    issues.add(ids.notna() & ids.duplicated(keep=False), "id: repeated in the snapshot")
+    issues.add(ids.isna(), ID_MISSING)
+    issues.add(ids.notna() & ids.duplicated(keep=False), ID_REPEATED)
 
     version_text = _text(frame["version"])
     version = pd.to_numeric(version_text, errors="coerce")

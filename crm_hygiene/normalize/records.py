@@ -18,6 +18,7 @@ import phonenumbers
 import pycountry
 
 from crm_hygiene.model import Entity
+from crm_hygiene.model.snapshot import UNKEYED_PATTERN
 from crm_hygiene.normalize.addresses import normalize_cities, normalize_postcodes, street_keys
 from crm_hygiene.normalize.companies import normalize_company_names
 from crm_hygiene.normalize.countries import normalize_countries
@@ -405,6 +406,7 @@ def normalize_in_order(
     """`normalize_tenant` one entity at a time, each snapshot read (`read`) only when its turn
     comes, so a caller can write each table and let it go: at a million records, holding all
     three snapshots and normalized tables at once is most of a run's memory."""
+    read = _with_usable_ids(read)
     companies = normalize_companies(read(Entity.COMPANY))
     country_of = _overlay(known_company_country, _by_id(companies.frame, "country"))
     yield Entity.COMPANY, companies
@@ -420,6 +422,22 @@ def normalize_in_order(
         Entity.EMPLOYMENT,
         normalize_employment(employment, contact_country=employment["contact_id"].map(person_country)),
     )
+
+
+def _with_usable_ids(read: Callable[[Entity], pd.DataFrame]) -> Callable[[Entity], pd.DataFrame]:
+    """Rows without an id of their own (UNKEYED_ISSUES) stay in the snapshot with their reason;
+    normalization, dedupe and standardization leave them out, so one repeated id does not
+    stop the tenant's run."""
+
+    def usable(entity: Entity) -> pd.DataFrame:
+        frame = read(entity)
+        if "issues" in frame.columns:
+            unkeyed = frame["issues"].fillna("").str.contains(UNKEYED_PATTERN)
+        else:
+            unkeyed = frame["id"].isna() | frame["id"].duplicated(keep=False)
+        return frame[~unkeyed] if unkeyed.any() else frame
+
+    return usable
 
 
 def _overlay(known: pd.Series | None, fresh: pd.Series) -> pd.Series:

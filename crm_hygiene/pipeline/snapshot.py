@@ -10,7 +10,7 @@ import pandas as pd
 
 from crm_hygiene import tables
 from crm_hygiene.model import Entity, spec
-from crm_hygiene.model.snapshot import prepare_snapshot
+from crm_hygiene.model.snapshot import UNKEYED_PATTERN, prepare_snapshot
 from crm_hygiene.pipeline.incremental import (
     NEW,
     REMOVED,
@@ -45,6 +45,7 @@ class EntitySnapshot:
         return {
             "rows": len(frame),
             "malformed_rows": int(frame["malformed"].sum()),
+            "unkeyed_rows": int(frame["issues"].str.contains(UNKEYED_PATTERN).sum()),
             "malformed_by_field": {str(k): int(v) for k, v in reasons.head(top).items()},
             "status": {str(k): int(v) for k, v in frame["status"].value_counts(dropna=False).items()},
             "unknown_columns": self.unknown_columns,
@@ -162,8 +163,10 @@ def table_summary(
 ) -> dict[str, object]:
     """`EntitySnapshot.summary` of the whole snapshot table, counted in the warehouse."""
     name = qualified_name(tenant, tables.snapshot(entity))
-    rows, malformed = conn.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE malformed) FROM {name}"
+    rows, malformed, unkeyed = conn.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE malformed), "
+        f"count(*) FILTER (WHERE regexp_matches(issues, ?)) FROM {name}",
+        [UNKEYED_PATTERN],
     ).fetchall()[0]
     reasons = conn.execute(
         f"""
@@ -176,6 +179,7 @@ def table_summary(
     return {
         "rows": int(rows),
         "malformed_rows": int(malformed),
+        "unkeyed_rows": int(unkeyed),
         "malformed_by_field": {str(k): int(v) for k, v in reasons},
         "status": {str(k): int(v) for k, v in status},
     }

@@ -157,3 +157,58 @@ def test_a_store_error_is_the_failure_the_summary_names(tmp_path: Path) -> None:
     assert summary.failures == [
         f"crm_snapshot: spreadsheet:{folder}: cannot read contacts.csv: the file is empty (no header row)"
     ]
+
+
+@pytest.mark.parametrize("sheet", ["contacts.csv", "crm.xlsx"])
+def test_rows_without_an_id_of_their_own_are_flagged_and_left_out_not_a_stopped_run(
+    tmp_path: Path, sheet: str
+) -> None:
+    # A repeated id (a row pasted twice) and a row with no id: each is kept in the snapshot
+    # with its reason; the rest of the tenant is normalized, deduplicated and written.
+    contacts = pd.DataFrame(
+        {
+            "id": ["C1", "C1", "", "C2", "C3"],
+            "first_name": ["ann", "Ann", "Nameless", "bob", "Bob"],
+            "last_name": ["LEE", "Lee", "Row", "stone", "Stone"],
+            "email": ["ann@acme.com", "ann@acme.com", "x@acme.com", "BOB@STONE.IO", "bob@stone.io"],
+        }
+    )
+    if sheet.endswith(".csv"):
+        folder = tmp_path / "crm"
+        folder.mkdir()
+        contacts.to_csv(folder / sheet, index=False)
+        crm_url = f"spreadsheet:{folder}"
+        before = (folder / sheet).read_bytes()
+    else:
+        with pd.ExcelWriter(tmp_path / sheet, engine="openpyxl") as writer:
+            contacts.to_excel(writer, sheet_name="contacts", index=False)
+        crm_url = f"spreadsheet:{tmp_path / sheet}"
+        before = None
+    with dg.instance_for_test() as instance:
+        summary = run_nightly(
+            "default", instance=instance, resources=_resources(tmp_path, crm_url, "default")
+        )
+    assert summary.success, summary.failures
+    assert all(summary.checks.values()), summary.checks
+    assert summary.value("crm_snapshot", "contacts.unkeyed_rows") == 3
+    assert "3 without an id of their own left out" in "\n".join(summary.headline())
+    with WarehouseResource(database=str(tmp_path / "warehouse.duckdb")).get_connection() as conn:
+        snapshot = read_table(conn, "default", "snapshot_contacts")
+        normalized = read_table(conn, "default", "normalized_contacts")
+        proposals = read_table(conn, "default", "standardization_proposals")
+    assert len(snapshot) == 5
+    assert sorted(snapshot["issues"]) == sorted(
+        ["", "", "id: missing", *["id: repeated in the snapshot"] * 2]
+    )
+    assert sorted(normalized["id"]) == ["C2", "C3"]
+    # The rest is standardized as usual; the unkeyed rows get no proposal a write could not place.
+    assert set(proposals["record_id"]) == {"C2"}, "C3 is clean; C1 (lower-case, repeated) is left out"
+    rows = open_store(crm_url).snapshot("default", Entity.CONTACT)
+    unkeyed = rows[~rows["id"].isin(["C2", "C3"])]
+    assert list(unkeyed["first_name"]) == ["ann", "Ann", "Nameless"]
+    assert set(unkeyed["version"].astype(str)) == {"1"}
+    if before is not None:
+        after = (tmp_path / "crm" / sheet).read_bytes().splitlines()
+        assert [line[: len(old)] for line, old in zip(after[1:4], before.splitlines()[1:4], strict=True)] == [
+            line for line in before.splitlines()[1:4]
+        ], "the unkeyed rows' cells are untouched"
