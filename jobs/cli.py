@@ -15,6 +15,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = run_nightly(
         args.tenant,
         log_level="DEBUG" if args.verbose else args.log_level,
+        tracebacks=args.verbose,
         full_dedupe=args.full_dedupe,
         full=args.full,
     )

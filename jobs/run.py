@@ -151,6 +151,7 @@ def run_nightly(
     resources: dict[str, object] | None = None,
     ledger_url: str | None = None,
     log_level: str = "INFO",
+    tracebacks: bool = True,
     full_dedupe: bool = False,
     full: bool = False,
 ) -> RunSummary:
@@ -159,6 +160,7 @@ def run_nightly(
     Raises `UnknownTenantError` (a ValueError) for a tenant the ledger does not list.
     `full` redoes every record from the snapshot on instead of only what changed since the
     previous run (`pipeline.incremental`); `full_dedupe` scores every record pair only.
+    Without `tracebacks`, a failed step is logged without its stack trace (`jobs.console`).
     """
 
     def open_ledger() -> Ledger:
@@ -174,7 +176,9 @@ def run_nightly(
     instance = instance or instance_for_cli()
     sync_tenant_partitions(instance, names)
     job = defs.resolve_job_def(nightly_hygiene.name)
-    run_config: dict[str, object] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_config: dict[str, object] = {
+        "loggers": {"console": {"config": {"log_level": log_level, "tracebacks": tracebacks}}}
+    }
     ops: dict[str, object] = {}
     if full or full_dedupe:
         ops["candidate_pairs"] = {"config": {"full": True}}
