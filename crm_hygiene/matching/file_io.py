@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
 from crm_hygiene.matching.file_mapping import DedupeInputError
+from crm_hygiene.stores.csv_sheet import new_layout, render_sheet
 
 # --- reading and writing ---------------------------------------------------------------------------
 
@@ -69,7 +71,8 @@ def read_table(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
 
 
 def _check_header(path: Path, header: list[str]) -> None:
-    repeated = sorted({h for h in header if header.count(h) > 1})
+    counts = Counter(header)
+    repeated = sorted(h for h, n in counts.items() if n > 1)
     if repeated:
         raise DedupeInputError(f"{str(path)!r}: the header repeats columns {repeated}")
 
@@ -168,7 +171,11 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     if kind == "parquet":
         frame.to_parquet(path, index=False)
     else:
-        frame.to_csv(path, index=False, sep="\t" if kind == "tsv" else ",")
+        # The sheet writer quotes a cell holding a bare CR; pandas' to_csv does not, and the
+        # next reader would split the record there.
+        layout = new_layout()
+        layout.delimiter = "\t" if kind == "tsv" else ","
+        path.write_bytes(render_sheet(frame, layout))
 
 
 def default_output(path: str | Path) -> Path:

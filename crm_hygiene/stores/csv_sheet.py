@@ -21,6 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+# A cell may hold a pasted document: the csv module's default limit (128 KiB) would refuse a
+# sheet that Excel reads (it holds 32,767 characters a cell, other tools more).
+csv.field_size_limit(2**31 - 1)
+
 # Delimiters a sheet may use; the one that splits the header into the most cells wins.
 DELIMITERS = (",", ";", "\t", "|")
 QUOTE = '"'
@@ -99,10 +103,11 @@ def read_sheet(data: bytes) -> tuple[pd.DataFrame, CsvLayout]:
     if header is None:
         raise SheetError("the file is empty (no header row)")
     columns = _unique(header)
-    frame = pd.DataFrame(
-        {name: pd.Series([r[j] for r in records], dtype=object) for j, name in enumerate(columns)},
-        columns=columns,
-    )
+    # One 2-D array, not a Series per column: a sheet may have 100,000 columns.
+    cells = np.empty((len(records), len(columns)), dtype=object)
+    if records:
+        cells[:] = records
+    frame = pd.DataFrame(cells, columns=pd.Index(columns, dtype=object))
     if restore:
         raw, prefix = [_restore(r, restore) for r in raw], [_restore(p, restore) for p in prefix]
         header = [_restore(h, restore) for h in header]
@@ -158,10 +163,12 @@ def render_sheet(frame: pd.DataFrame, layout: CsvLayout) -> bytes:
         parts.append(_read_records(frame.iloc[:n_read], added, layout, more=len(frame) > n_read))
     if len(frame) > n_read:
         new = frame.iloc[n_read:]
-        rows = _quote(_text(new[frame.columns[0]]), d, always)
-        for name in frame.columns[1:]:
-            rows = rows + d + _quote(_text(new[name]), d, always)
-        parts.append("".join(rows + term))
+        # Joined row by row: adding column after column would copy each row's text once per
+        # column, quadratic in a wide sheet (100,000 columns took minutes).
+        # All cells quoted in one pass, not a pass per column: a sheet may have 100,000 columns.
+        flat = _quote(_text(pd.Series(new.to_numpy(dtype=object).ravel())), d, always).to_numpy(dtype=object)
+        cells = flat.reshape(len(new), len(frame.columns)).tolist()
+        parts.append("".join(d.join(row) + term for row in cells))
     parts.append(layout.tail)
     text = "".join(parts)
     try:
@@ -270,7 +277,10 @@ def _restore(value: str, restore: dict[str, str]) -> str:
 def _delimiter(header_line: str) -> str:
     best, best_count = ",", 1
     for candidate in DELIMITERS:
-        count = len(next(csv.reader([header_line], delimiter=candidate), []))
+        try:
+            count = len(next(csv.reader([header_line], delimiter=candidate), []))
+        except csv.Error:
+            continue  # a header this delimiter cannot split; the reader names the line later
         if count > best_count:
             best, best_count = candidate, count
     return best
