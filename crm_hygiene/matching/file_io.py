@@ -10,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 
 from crm_hygiene.matching.file_mapping import DedupeInputError
-from crm_hygiene.stores.csv_sheet import new_layout, render_sheet
+from crm_hygiene.stores.csv_sheet import SheetError, new_layout, render_sheet
+from crm_hygiene.stores.csv_sheet import decode as decode_sheet
 
 # --- reading and writing ---------------------------------------------------------------------------
 
@@ -58,12 +59,13 @@ def read_table(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
     else:
         if sep is not None and len(sep) != 1:
             raise DedupeInputError(f"--sep must be one character, not {sep!r}")
-        sep = sep or ("\t" if kind == "tsv" else detect_delimiter(path))
-        header = _csv_header(path, sep)
+        encoding = _text_encoding(path)
+        sep = sep or ("\t" if kind == "tsv" else detect_delimiter(path, encoding))
+        header = _csv_header(path, sep, encoding)
         if not header or all(not h.strip() for h in header):
             raise DedupeInputError(f"{str(path)!r} is empty: no header row, no records")
         _check_header(path, header)
-        table = _read_csv(path, sep, header)
+        table = _read_csv(path, sep, header, encoding)
     _check_header(path, header)
     if table.empty:
         raise DedupeInputError(f"{str(path)!r} has a header but no records")
@@ -95,7 +97,26 @@ def _open_bytes(path: Path) -> pa.NativeFile:
     return pa.input_stream(str(path), compression="detect")
 
 
-def _read_csv(path: Path, sep: str, header: list[str]) -> pd.DataFrame:
+def _text_encoding(path: Path) -> str:
+    """UTF-8 (with or without a byte-order mark), or what the sheet store reads otherwise:
+    UTF-16 by its mark, else Windows-1252 or Latin-1 (Excel's "CSV (Comma delimited)")."""
+    if path.suffix.casefold() not in (".csv", ".tsv"):
+        return "utf-8-sig"  # compressed: read as UTF-8
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return decode_sheet(data)[1]
+    except SheetError as exc:
+        raise DedupeInputError(f"{str(path)!r}: {exc}") from None
+
+
+def _read_csv(path: Path, sep: str, header: list[str], encoding: str = "utf-8-sig") -> pd.DataFrame:
     """Every cell as text; rows with another number of cells than the header are an error."""
     from pyarrow import csv as arrow_csv
 
@@ -109,7 +130,12 @@ def _read_csv(path: Path, sep: str, header: list[str]) -> pd.DataFrame:
         with _open_bytes(path) as stream:
             return arrow_csv.read_csv(
                 stream,
-                read_options=arrow_csv.ReadOptions(use_threads=threads, column_names=header, skip_rows=1),
+                read_options=arrow_csv.ReadOptions(
+                    use_threads=threads,
+                    column_names=header,
+                    skip_rows=1,
+                    encoding="utf8" if encoding.startswith("utf-8") else encoding,
+                ),
                 parse_options=arrow_csv.ParseOptions(
                     delimiter=sep, newlines_in_values=True, invalid_row_handler=invalid
                 ),
@@ -141,23 +167,23 @@ def _read_csv(path: Path, sep: str, header: list[str]) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def detect_delimiter(path: Path) -> str:
+def detect_delimiter(path: Path, encoding: str = "utf-8-sig") -> str:
     """The delimiter of DELIMITERS that splits the header into the most columns (comma on a tie)."""
     best, best_count = ",", 1
     for candidate in DELIMITERS:
-        count = len(_csv_header(path, candidate))
+        count = len(_csv_header(path, candidate, encoding))
         if count > best_count:
             best, best_count = candidate, count
     return best
 
 
-def _csv_header(path: Path, sep: str) -> list[str]:
+def _csv_header(path: Path, sep: str, encoding: str = "utf-8-sig") -> list[str]:
     """The first CSV record as written (pandas would rename repeated names to "a.1")."""
     import gzip
 
     opener = gzip.open if path.suffix.casefold() == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        with opener(path, "rt", encoding=encoding, newline="") as handle:
             return next(csv.reader(handle, delimiter=sep), [])
     except UnicodeDecodeError as exc:
         raise DedupeInputError(f"{str(path)!r} is not UTF-8 text: {exc}") from None

@@ -63,7 +63,7 @@ def read_sheet(data: bytes) -> tuple[pd.DataFrame, CsvLayout]:
     Raises SheetError for a file with no header row, a record with another number of cells
     than the header (an unbalanced quote or a stray delimiter), or a quote closed mid-cell.
     """
-    bom, encoding, text = _decode(data)
+    bom, encoding, text = decode(data)
     if not text.strip("\r\n"):
         raise SheetError("the file is empty (no header row)")
     terminator = _terminator(text)
@@ -225,7 +225,9 @@ def _text(column: pd.Series) -> pd.Series:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> tuple[bytes, str, str]:
+def decode(data: bytes) -> tuple[bytes, str, str]:
+    """(byte-order mark, encoding, text): UTF-8 or UTF-16 by its mark, else UTF-8, else
+    Windows-1252 or Latin-1; SheetError for bytes that are no text (NUL and not UTF-8)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:

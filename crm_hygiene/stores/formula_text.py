@@ -3,9 +3,11 @@
 OWASP's CSV-injection guidance: a cell starting with `=`, `+`, `-`, `@`, a tab or a CR is
 read by Excel, LibreOffice and Google Sheets as a formula (`=HYPERLINK(...)` sends data away,
 `+14155550100` becomes a number). A value the tool proposes for a sheet is refused when it
-starts so, unless the sheet already holds that exact text in the same column (a merge
-copying a survivor's stored phone), or the cell's current value starts so too: what a team
-wrote themselves is theirs; the tool adds nothing a program would run.
+starts so, unless the sheet already holds that exact text in the same column, or the
+cell's current value starts so too: what a team wrote themselves is theirs; the tool adds
+nothing a program would run. A plain signed number or international phone number
+(`+44 20 7946 0000`, `-3`) is not refused: a spreadsheet reads it as a number, which runs
+nothing, and refusing E.164 phones would stop every merge that keeps one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from crm_hygiene.stores.changes import roll_back_groups
 from crm_hygiene.stores.protocol import Outcome
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Digits with the separators of a phone number, after the sign, and an extension as phones
+# are normalized (`+16179366987;ext=727`): a number, not a formula.
+_NUMBER = r"^[+-][\d\s().-]*\d(?:;ext=\d+|\s*(?:x|ext\.?)\s*\d+)?$"
 REASON = "not written: a sheet cell starting with {!r} is run as a formula by spreadsheet programs"
 
 
@@ -25,7 +30,8 @@ def _starts_with_trigger(values: pd.Series) -> np.ndarray:
     present = text.notna().to_numpy()
     found = np.zeros(len(text), dtype=bool)
     if present.any():
-        found[present] = text[present].astype(str).str.startswith(TRIGGERS).to_numpy()
+        values = text[present].astype(str)
+        found[present] = (values.str.startswith(TRIGGERS) & ~values.str.match(_NUMBER)).to_numpy()
     return found
 
 

@@ -98,7 +98,8 @@ def _edit_between_snapshot_and_apply(crm: Crm, auto: pd.DataFrame) -> None:
     loser = auto.iloc[0]
     entity = Entity(loser["entity"])
     current = crm.store.read(TENANT, entity, [loser["loser_id"]]).iloc[0]
-    edits = [FieldChange(entity, loser["loser_id"], "phone", current["phone"], "+44 20 7946 0000")]
+    # As a rep types it in a sheet (a leading "+" would make it a formula there).
+    edits = [FieldChange(entity, loser["loser_id"], "phone", current["phone"], "020 7946 0000")]
     writes = auto[auto["field_values"].str.contains('"write": true')]
     survivor = writes[writes["survivor_id"] != loser["survivor_id"]].iloc[0]
     field = next(v["field"] for v in json.loads(survivor["field_values"]) if v["write"])

