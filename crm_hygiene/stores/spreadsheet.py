@@ -10,6 +10,7 @@ unbalanced quote is refused in one line naming the file and line, before anythin
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import stat
@@ -146,6 +147,7 @@ class SpreadsheetRecordStore:
             # mkstemp makes the file private (0600); the sheet keeps the mode it had, or gets
             # the one a new file gets under the process's umask.
             os.chmod(tmp, _mode_of(path))
+            _keep_owner(path, Path(tmp))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -303,6 +305,20 @@ def _refuse_unwritable(
     out.loc[refused, "outcome"] = Outcome.REJECTED.value
     out.loc[refused, "reason"] = reasons[refused]
     return roll_back_groups(out)
+
+
+def _keep_owner(path: Path, replacement: Path) -> None:
+    """The replacement belongs to whoever owned the sheet (a service account rewriting a
+    team's shared file); only a privileged process may give a file away, so others skip it."""
+    try:
+        owner = path.stat()
+    except FileNotFoundError:
+        return
+    mine = replacement.stat()
+    # An unprivileged process cannot; the file is then the writer's, as any edit makes it.
+    if (owner.st_uid, owner.st_gid) != (mine.st_uid, mine.st_gid):
+        with contextlib.suppress(PermissionError):
+            os.chown(replacement, owner.st_uid, owner.st_gid)
 
 
 def _mode_of(path: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -209,3 +210,15 @@ def test_a_workbook_keeps_formulas_styles_and_text_that_looks_like_a_formula(tmp
     header = [c.value for c in contacts[1]]
     assert header[:5] == ["id", "first_name", "email", "Score", "Note"] and "version" in header
     assert contacts.cell(row=2, column=header.index("version") + 1).value == "2"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a privileged process can give a file to another owner")
+def test_a_rewrite_keeps_the_files_owner(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    sheet = folder / "contacts.csv"
+    sheet.write_bytes(b"id,first_name\nC1,ann\n")
+    os.chown(sheet, 4321, 4322)  # the team's account, not the writer's
+    store = SpreadsheetRecordStore(folder, default_tenant="acme")
+    assert store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C1", "first_name", "ann", "Ann")]).ok
+    assert (sheet.stat().st_uid, sheet.stat().st_gid) == (4321, 4322)
