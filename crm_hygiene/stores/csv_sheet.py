@@ -69,7 +69,8 @@ def read_sheet(data: bytes) -> tuple[pd.DataFrame, CsvLayout]:
     terminator = _terminator(text)
     text, restore = _protect_line_breaks(text, terminator)
     lines = list(io.StringIO(text, newline=""))
-    delimiter = _delimiter(lines[0])
+    # The header decides the delimiter: the first line that is not blank.
+    delimiter = _delimiter(next((line for line in lines if line.strip("\r\n")), lines[0]))
     reader = csv.reader(iter(lines), delimiter=delimiter, quotechar=QUOTE, strict=True)
     records: list[list[str]] = []
     raw: list[str] = []
@@ -102,18 +103,18 @@ def read_sheet(data: bytes) -> tuple[pd.DataFrame, CsvLayout]:
         raise SheetError(f"line {reader.line_num}: {exc} (an unbalanced quote?)") from None
     if header is None:
         raise SheetError("the file is empty (no header row)")
+    if restore:
+        raw, prefix = [_restore(r, restore) for r in raw], [_restore(p, restore) for p in prefix]
+        header = [_restore(h, restore) for h in header]
+        header_raw, blank = _restore(header_raw, restore), _restore(blank, restore)
     columns = _unique(header)
     # One 2-D array, not a Series per column: a sheet may have 100,000 columns.
     cells = np.empty((len(records), len(columns)), dtype=object)
     if records:
         cells[:] = records
-    frame = pd.DataFrame(cells, columns=pd.Index(columns, dtype=object))
     if restore:
-        raw, prefix = [_restore(r, restore) for r in raw], [_restore(p, restore) for p in prefix]
-        header = [_restore(h, restore) for h in header]
-        header_raw, blank = _restore(header_raw, restore), _restore(blank, restore)
-        for name in columns:
-            frame[name] = frame[name].map(lambda v: _restore(v, restore))
+        cells = np.vectorize(lambda v: _restore(v, restore), otypes=[object])(cells) if cells.size else cells
+    frame = pd.DataFrame(cells, columns=pd.Index(columns, dtype=object))
     header_cells = _raw_cells(_body(header_raw.lstrip("\r\n"))[0], delimiter) or []
     layout = CsvLayout(
         quote_all=bool(header_cells) and all(c.startswith(QUOTE) for c in header_cells),

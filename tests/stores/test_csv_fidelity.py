@@ -209,3 +209,18 @@ def test_new_records_use_the_sheets_dialect(tmp_path: Path) -> None:
     assert lines[1].startswith('"C1";"ann";"acme";'), "the last record gets its line break"
     assert lines[2].startswith('"C2";"Bo;b";"acme";')
     assert list(store.snapshot("acme", Entity.CONTACT)["first_name"]) == ["ann", "Bo;b"]
+
+
+def test_blank_lines_before_the_header_do_not_hide_its_delimiter(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    sheet = folder / "contacts.csv"
+    original = b"\r\n\r\nid;first_name;Notes\r\nC1;ann;a\rb\r\nC2;Bob;x\r\n"
+    sheet.write_bytes(original)
+    store = SpreadsheetRecordStore(folder, default_tenant="acme")
+    snap = store.snapshot("acme", Entity.CONTACT)
+    assert list(snap["Notes"]) == ["a\rb", "x"]
+    store.apply_changes("acme", [FieldChange(Entity.CONTACT, "C2", "first_name", "Bob", "Robert")])
+    lines = sheet.read_bytes().split(b"\r\n")
+    assert lines[:2] == [b"", b""] and lines[2].startswith(b"id;first_name;Notes;")
+    assert lines[3].startswith(b"C1;ann;a\rb;") and lines[4].startswith(b"C2;Robert;x;")
