@@ -147,7 +147,11 @@ def load_mapping(path: str | Path, entity: Entity | str) -> Mapping:
     except FileNotFoundError:
         raise DedupeInputError(f"mapping file {str(path)!r} does not exist") from None
     except yaml.YAMLError as exc:
-        raise DedupeInputError(f"mapping file {str(path)!r} is not valid YAML: {exc}") from None
+        # One line: the parser's own message spans three, with a caret under the spot.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise DedupeInputError(f"mapping file {str(path)!r} is not valid YAML{where}: {problem}") from None
     try:
         return parse_mapping(data, entity)
     except DedupeInputError as exc:

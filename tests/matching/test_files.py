@@ -22,6 +22,7 @@ from crm_hygiene.matching.file_mapping import (
     DedupeInputError,
     Source,
     default_mapping,
+    load_mapping,
     parse_mapping,
 )
 from crm_hygiene.matching.file_records import identifier_keys, identifier_lists, map_rows
@@ -712,3 +713,13 @@ def test_u_is_sampled_from_pairs_in_proportion_to_the_file() -> None:
     assert u_pairs_for(1_000) == MIN_U_PAIRS  # a small file: a million pairs, not all 5.6 M
     assert u_pairs_for(50_000) == 5_000_000
     assert u_pairs_for(200_000) == 20_000_000  # capped by max_pairs (5 M by default) in fit_file
+
+
+def test_a_mapping_that_is_not_yaml_is_one_line_naming_line_and_column(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("entity: contact\nfields:\n  first_name: [unclosed\n")
+    with pytest.raises(DedupeInputError) as caught:
+        load_mapping(mapping, "contact")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"mapping file {str(mapping)!r} is not valid YAML at line 4, column 1: ")
