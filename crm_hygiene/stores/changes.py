@@ -248,6 +248,19 @@ def roll_back_groups(judged: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def reject(judged: pd.DataFrame, refused: np.ndarray | pd.Series, reasons: object) -> pd.DataFrame:
+    """Changes judged applicable that a store cannot write after all (a value its encoding or
+    type cannot hold, formula text in a sheet): rejected with `reasons` (one text, or one per
+    refused change), their groups rolled back."""
+    mask = np.asarray(refused, dtype=bool)
+    if not mask.any():
+        return judged
+    out = judged.copy()
+    out.loc[mask, "outcome"] = Outcome.REJECTED.value
+    out.loc[mask, "reason"] = reasons
+    return roll_back_groups(out)
+
+
 def record_writes(judged: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per entity, one row per record to write, indexed by record id: `version` (as read) and,
     for every field the batch writes, its new value and `set:<field>` (whether this record

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crm_hygiene.stores.changes import roll_back_groups
+from crm_hygiene.stores.changes import reject
 from crm_hygiene.stores.protocol import Outcome
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -52,9 +52,4 @@ def refuse_formula_text(judged: pd.DataFrame, sheets: dict[str, pd.DataFrame]) -
         held = set(sheet[field].astype(str)) if sheet is not None and field in sheet.columns else set()
         new = ~part["new_value"].astype(str).isin(held)
         refused[judged.index.get_indexer(part.index[new.to_numpy()])] = True
-    if not refused.any():
-        return judged
-    out = judged.copy()
-    out.loc[refused, "outcome"] = Outcome.REJECTED.value
-    out.loc[refused, "reason"] = [REASON.format(str(v)[0]) for v in out.loc[refused, "new_value"]]
-    return roll_back_groups(out)
+    return reject(judged, refused, [REASON.format(str(v)[0]) for v in judged.loc[refused, "new_value"]])

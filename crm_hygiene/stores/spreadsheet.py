@@ -27,8 +27,8 @@ from crm_hygiene.stores.changes import (
     judge,
     normalized_changes,
     record_writes,
+    reject,
     results_of,
-    roll_back_groups,
     with_versions_after,
     written_fields,
 )
@@ -299,12 +299,7 @@ def _refuse_unwritable(
                 reasons[position] = (
                     f"{str(value)[exc.start : exc.end]!r} cannot be written in the sheet's encoding ({layout.encoding})"
                 )
-    if not refused.any():
-        return judged
-    out = judged.copy()
-    out.loc[refused, "outcome"] = Outcome.REJECTED.value
-    out.loc[refused, "reason"] = reasons[refused]
-    return roll_back_groups(out)
+    return reject(judged, refused, reasons[refused])
 
 
 def _keep_owner(path: Path, replacement: Path) -> None:

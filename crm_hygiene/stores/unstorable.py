@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crm_hygiene.model import Entity, Status
-from crm_hygiene.stores.changes import roll_back_groups
+from crm_hygiene.stores.changes import reject
 from crm_hygiene.stores.operations import parse_flags
 from crm_hygiene.stores.protocol import REPLACED_COLUMNS, Outcome, StoreError
 
@@ -53,13 +53,7 @@ def refuse_unstorable(judged: pd.DataFrame, rule: Unstorable | None) -> pd.DataF
     if rule is None or judged.empty:
         return judged
     todo = (judged["outcome"] == Outcome.APPLIED.value).to_numpy()
-    refused = todo & _matches(judged["new_value"], rule)
-    if not refused.any():
-        return judged
-    out = judged.copy()
-    out.loc[refused, "outcome"] = Outcome.REJECTED.value
-    out.loc[refused, "reason"] = f"not written: {rule.reason}"
-    return roll_back_groups(out)
+    return reject(judged, todo & _matches(judged["new_value"], rule), f"not written: {rule.reason}")
 
 
 def replace_unstorable(
