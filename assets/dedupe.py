@@ -27,6 +27,7 @@ from crm_hygiene.matching.reviews import learn_from_reviews
 from crm_hygiene.matching.schemas import merge_proposals_schema
 from crm_hygiene.model import spec
 from crm_hygiene.pipeline.incremental import mark_complete, run_mode
+from crm_hygiene.pipeline.snapshot import held_tables
 from crm_hygiene.warehouse import read_table, write_table
 from crm_hygiene_dagster.assets.checks import evaluate_schema
 from crm_hygiene_dagster.assets.factory import (
@@ -236,7 +237,10 @@ def applied_merges(
         policy = pin_policy(context, book)
         proposals = read_table(conn, tenant, tables.MERGE_PROPOSALS)
         writer = AuditedWriter(crm_store.open(), book, run_id=context.run.run_id, policy_version=policy.hash)
-        outcome = apply_merge_proposals(writer, proposals, tenant=tenant, progress=context.log.debug)
+        held = held_tables(conn, tenant)
+        outcome = apply_merge_proposals(
+            writer, proposals, tenant=tenant, progress=context.log.debug, held=held
+        )
         write_table(conn, tenant, tables.APPLIED_MERGES, outcome.table())
         waiting = book.counts(tenant)["open_review_items"]
         # The run's last step: the next run may build on this one's tables.

@@ -1,6 +1,6 @@
 """Project-wide rules for assets, applied in one place: every asset is per tenant, every check
 that guards the CRM is blocking, every pandera check reads the same way, and every asset and
-check records its wall seconds as `step_seconds` metadata."""
+check records its wall seconds as `step_seconds` metadata, and fails with its personal data masked."""
 
 import functools
 import time
@@ -15,6 +15,7 @@ import pandera.pandas as pa
 
 from crm_hygiene.ledger import Ledger
 from crm_hygiene.model import Entity, spec
+from crm_hygiene.pii import masked_error
 from crm_hygiene.policy.store import PolicyStore, PolicyVersion
 from crm_hygiene.warehouse import read_table
 from crm_hygiene_dagster.assets.checks import combine, evaluate_schema, merge_evaluations
@@ -40,7 +41,15 @@ def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         peak = _reset_peak()
         start = time.perf_counter()
-        result = fn(*args, **kwargs)
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            # The failure's text goes to the console, the event log and the UI, none of them
+            # privileged: an e-mail or phone inside it is masked (policy.md, one masking rule).
+            masked = None if type(exc).__module__.startswith("dagster") else masked_error(exc)
+            if masked is None:
+                raise
+            raise masked.with_traceback(exc.__traceback__) from None
         extra: dict[str, Any] = {STEP_SECONDS: dg.MetadataValue.float(round(time.perf_counter() - start, 3))}
         if peak:
             extra[STEP_PEAK_RSS_MB] = dg.MetadataValue.int(_peak_mb())

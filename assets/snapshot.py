@@ -9,6 +9,7 @@ from crm_hygiene.model.schemas import snapshot_schema
 from crm_hygiene.pipeline.field_changes import update_field_changes
 from crm_hygiene.pipeline.incremental import decide_mode, record_state, repeated_ids, snapshot_rows_of_run
 from crm_hygiene.pipeline.snapshot import snapshot_to_warehouse, table_summary
+from crm_hygiene.policy.schema import OnUnreadable
 from crm_hygiene.warehouse import qualified_name
 from crm_hygiene_dagster.assets.factory import pandera_check, policy_metadata, run_policy, tenant_asset
 from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
@@ -46,10 +47,17 @@ def crm_snapshot(
         record_state(conn, tenant, policy.hash, mode)
         metadata["mode"] = dg.MetadataValue.text(f"{mode.name}: {mode.reason}")
         context.log.info(f"snapshot {tenant}: {mode.name} ({mode.reason})")
-        for result in snapshot_to_warehouse(conn, store, tenant, mode, progress=context.log.info):
+        hold = policy.policy.snapshot.on_unreadable_table is OnUnreadable.HOLD
+        for result in snapshot_to_warehouse(
+            conn, store, tenant, mode, progress=context.log.info, hold_unreadable=hold
+        ):
             entity = result.entity
             name = spec(entity).table
-            if entity in TRACKED:
+            if result.held:
+                # One line for the summary; the table keeps its last snapshot and is not written.
+                context.log.warning(f"{name} held: {result.held}")
+                metadata[f"{name}.held"] = dg.MetadataValue.text(result.held)
+            elif entity in TRACKED:
                 # When a person last changed each field: survivorship must not take this
                 # tool's own writes (a re-pointed reference) for a person's edit.
                 metadata[f"{name}.field_changes"] = update_field_changes(conn, tenant, entity, book)

@@ -86,3 +86,30 @@ def _mask_all(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_mask_all(item) for item in value]
     return mask_field_value(value)
+
+
+class MaskedError(RuntimeError):
+    """An error whose text, or the text of an error it was raised from, held personal data:
+    raised in its place with the data masked and the original's traceback, the original
+    left out (a database's "Failing row contains (...)" would otherwise reach every log)."""
+
+
+def masked_error(exc: BaseException) -> MaskedError | None:
+    """`exc` as a `MaskedError` when its message or a message of its chain (cause, context)
+    holds an e-mail or phone number; None when nothing needed masking."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    texts = [str(e) for e in chain]
+    masked = [str(mask_pii(t)) for t in texts]
+    if masked == texts:
+        return None
+    message = masked[0]
+    # A cause's message holds what the top one does not (the database's own words): keep it, masked.
+    for error, text in zip(chain[1:], masked[1:], strict=True):
+        if text and text not in message:
+            # On one line: a run's summary shows a failure's first line only.
+            message += f" (from {type(error).__name__}: {' '.join(text.split())})"
+    return MaskedError(message)

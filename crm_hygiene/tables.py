@@ -23,6 +23,8 @@ MERGE_PROPOSALS = "merge_proposals"
 APPLIED_MERGES = "applied_merges"
 # The previous run's mode, policy and table layout (`pipeline.incremental`).
 RUN_STATE = "run_state"
+# The tables this run's snapshot could not read and held back: entity, reason.
+HELD_TABLES = "held_tables"
 
 
 def snapshot(entity: Entity) -> str:

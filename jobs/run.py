@@ -14,6 +14,7 @@ import dagster as dg
 
 from crm_hygiene.config import Settings
 from crm_hygiene.ledger import Ledger
+from crm_hygiene.pii import mask_pii
 from crm_hygiene.policy.store import PolicyStore
 from crm_hygiene_dagster.assets.factory import STEP_PEAK_RSS_MB
 from crm_hygiene_dagster.assets.partitions import sync_tenant_partitions
@@ -54,6 +55,11 @@ class RunSummary:
         malformed = sum(
             self.value(snap, f"{t}.malformed_rows") for t in ("contacts", "companies", "employment")
         )
+        held = {
+            t: reason
+            for t in ("contacts", "companies", "employment")
+            if isinstance(reason := self.materialized.get(snap, {}).get(f"{t}.held"), str)
+        }
         merged = self.value("applied_merges", "merged")
         conflicts = self.value("applied_merges", "conflict")
         lines = [
@@ -80,6 +86,11 @@ class RunSummary:
                 + (f"; {unkeyed:,} without an id of their own left out" if unkeyed else "")
                 + (")" if malformed else "")
             )
+        # One line per table the run could not read and held back: the file, the line, why.
+        lines.extend(
+            f"  held            {table}: nothing written to it or merged through it this run; {reason}"
+            for table, reason in held.items()
+        )
         if "standardization_proposals" in self.materialized:
             lines.append(
                 f"  standardization {self.value('standardization_proposals', 'proposals'):,} fixes proposed"
@@ -89,6 +100,11 @@ class RunSummary:
                 f"  merges          {merged:,} applied automatically, "
                 f"{self.value('applied_merges', 'queued_for_review'):,} sent to review"
                 + (f", {conflicts:,} conflicts with edits made since the snapshot" if conflicts else "")
+                + (
+                    f", {waiting:,} held until a table reads again"
+                    if (waiting := self.value("applied_merges", "held"))
+                    else ""
+                )
             )
         if self.open_review_items is not None:
             lines.append(f"  review queue    {self.open_review_items:,} items waiting for a person")
@@ -128,11 +144,13 @@ def failure_message(error: object) -> str:
     # SerializableErrorInfo messages read "module.ErrorClass: text"; the text is what a person needs.
     first = message.splitlines()[0]
     name = getattr(error, "cls_name", None)
-    return (
+    text = (
         first.split(": ", 1)[1]
         if name and first.split(": ", 1)[0].endswith(name) and ": " in first
         else first
     )
+    # Masked at the source (`assets.factory.timed`); again here for an error raised elsewhere.
+    return str(mask_pii(text))
 
 
 def _step_name(step_key: str) -> str:

@@ -7,7 +7,9 @@ re-points the contacts whose own merge follows), and for each row:
 - `review`: records the merge's defining change (the loser's `merged_into`, the change id the
   proposal carries) with its evidence and puts it in the review queue. A proposal already
   decided, applied or undone keeps its status: queuing is insert-if-absent.
-- `auto`: skipped when the pair became do-not-link since the proposals were built (read again
+- `auto`: held, and proposed again by a later run, when the snapshot could not read a table
+  the merge would write (`held`: the entity's own, or one that refers to it).
+  Skipped when the pair became do-not-link since the proposals were built (read again
   here, never trusted from the frame), or when the merge is already in effect and audited (a
   re-run). A batch a crash interrupted (the store written, the audit not, or only some sheets
   of a spreadsheet folder replaced) is completed first from its intent in the ledger
@@ -43,7 +45,7 @@ from crm_hygiene.ledger.change_id import make_change_ids
 from crm_hygiene.ledger.codec import dumps
 from crm_hygiene.matching.decisions import AUTO, REVIEW
 from crm_hygiene.matching.records import ENTITIES
-from crm_hygiene.model import REFERENCES_TO, Entity, Reference, Status
+from crm_hygiene.model import REFERENCES_TO, Entity, Reference, Status, spec
 from crm_hygiene.model.records import TIMESTAMP_FIELDS
 from crm_hygiene.model.snapshot import parse_timestamps
 from crm_hygiene.stores.concurrency import as_version, canonical
@@ -56,7 +58,7 @@ MERGES_PER_BATCH = 20_000
 COMPLETED = "completed: the audit a crash interrupted"
 
 
-OUTCOMES = ("merged", "already_merged", "conflict", "queued_for_review", "skipped_do_not_link")
+OUTCOMES = ("merged", "already_merged", "conflict", "queued_for_review", "skipped_do_not_link", "held")
 OUTCOME_COLUMNS = ("change_id", "entity", "survivor_id", "loser_id", "outcome", "group_id", "detail")
 
 
@@ -131,6 +133,7 @@ def apply_merge_proposals(
     tenant: str,
     progress: Progress = lambda _: None,
     merges_per_batch: int = MERGES_PER_BATCH,
+    held: Mapping[Entity, str] | None = None,
 ) -> MergeOutcome:
     """Merge the `auto` proposals and queue the `review` ones (see the module docstring)."""
     outcome = MergeOutcome()
@@ -157,6 +160,7 @@ def apply_merge_proposals(
         forbidden = writer.ledger.registry.do_not_link_pairs(tenant, entity.value)
         blocked = set(zip(forbidden["record_id_l"], forbidden["record_id_r"], strict=True))
         todo = []
+        unwritable = _unwritable(entity, held or {})
         for row in rows.to_dict("records"):
             survivor, loser = str(row["survivor_id"]), str(row["loser_id"])
             if (min(survivor, loser), max(survivor, loser)) in blocked:
@@ -165,6 +169,8 @@ def apply_merge_proposals(
                 outcome.add(row, "merged", completed[row["change_id"]], detail=COMPLETED)
             elif row["change_id"] in done:
                 outcome.add(row, "already_merged")
+            elif unwritable:
+                outcome.add(row, "held", detail=unwritable)
             else:
                 todo.append(row)
         for start in range(0, len(todo), merges_per_batch):
@@ -174,6 +180,16 @@ def apply_merge_proposals(
                 f"{len(todo):,} judged and written; {outcome.counts()}"
             )
     return outcome
+
+
+def _unwritable(entity: Entity, held: Mapping[Entity, str]) -> str:
+    """Why a merge of `entity` cannot be written this run ("" when it can): it writes the
+    entity's table and re-points every table that refers to it."""
+    touched = [entity, *(r.entity for r in REFERENCES_TO[entity])]
+    for table in dict.fromkeys(touched):
+        if table in held:
+            return f"{spec(table).table} could not be read this run: {held[table]}"
+    return ""
 
 
 def _completed_heads(recovered: list[BatchOutcome]) -> dict[str, str]:

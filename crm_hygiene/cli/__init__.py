@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from crm_hygiene.cli import dedupe, policy, records, setup
 from crm_hygiene.cli.common import say
+from crm_hygiene.pii import mask_pii, masked_error
 from crm_hygiene.stores import StoreError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -55,8 +56,13 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         return handler(args)
     except (StoreError, ValueError) as exc:
         if args.verbose:
-            raise
-        say(f"crm-hygiene {args.command}: {exc}")
+            masked = masked_error(exc)
+            if masked is None:
+                raise
+            raise masked.with_traceback(exc.__traceback__) from None
+        # The terminal is not privileged: an e-mail or phone in the message (an id typed as
+        # one, a database's own words) is masked like everywhere else.
+        say(f"crm-hygiene {args.command}: {mask_pii(str(exc))}")
         return 1
 
 

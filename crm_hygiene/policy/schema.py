@@ -231,6 +231,15 @@ class PiiPolicy(_Strict):
     fields: list[str] = Field(default_factory=lambda: ["email", "phone"])
 
 
+class OnUnreadable(StrEnum):
+    HOLD = "hold"
+    STOP = "stop"
+
+
+class SnapshotPolicy(_Strict):
+    on_unreadable_table: OnUnreadable = OnUnreadable.HOLD
+
+
 class Policy(_Strict):
     """One tenant's rules. `Policy()` is the shipped default (crm_hygiene/policy/default.yaml)."""
 
@@ -243,6 +252,7 @@ class Policy(_Strict):
     staleness: StalenessPolicy = StalenessPolicy()
     survivorship: SurvivorshipSection = SurvivorshipSection()
     pii: PiiPolicy = PiiPolicy()
+    snapshot: SnapshotPolicy = SnapshotPolicy()
 
     def thresholds(self, kind: ChangeKind | str, field: str | None = None) -> tuple[float, float]:
         """(apply, review) for a change of `kind` to `field` (ENTITY.FIELD)."""

@@ -8,6 +8,7 @@ from crm_hygiene.stores.protocol import (
     Outcome,
     RecordStore,
     StoreError,
+    UnreadableTableError,
 )
 from crm_hygiene.stores.spreadsheet import SpreadsheetRecordStore
 from crm_hygiene.stores.sql import SqlRecordStore
@@ -21,5 +22,6 @@ __all__ = [
     "SpreadsheetRecordStore",
     "SqlRecordStore",
     "StoreError",
+    "UnreadableTableError",
     "open_store",
 ]

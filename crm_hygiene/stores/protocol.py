@@ -90,6 +90,19 @@ class StoreError(RuntimeError):
     """A store cannot be opened or read; the message says which store, table and record."""
 
 
+class UnreadableTableError(StoreError):
+    """One table of a store cannot be read (a damaged sheet, a sheet without ids) while the
+    others may be: a run can hold that table back and go on (policy `snapshot.on_unreadable_table`)."""
+
+    def __init__(self, message: str, entity: Entity) -> None:
+        super().__init__(message)
+        self.entity = entity
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable with its entity, as Dagster's multiprocess executor needs.
+        return (type(self), (str(self), self.entity))
+
+
 @runtime_checkable
 class RecordStore(Protocol):
     """Where CRM records live. Nothing here deletes a record: merges and flags are field writes."""

@@ -34,7 +34,14 @@ from crm_hygiene.stores.changes import (
 )
 from crm_hygiene.stores.csv_sheet import CsvLayout, SheetError, new_layout, read_sheet, render_sheet
 from crm_hygiene.stores.formula_text import refuse_formula_text
-from crm_hygiene.stores.protocol import ApplyReport, FieldChange, InsertReport, Outcome, StoreError
+from crm_hygiene.stores.protocol import (
+    ApplyReport,
+    FieldChange,
+    InsertReport,
+    Outcome,
+    StoreError,
+    UnreadableTableError,
+)
 from crm_hygiene.stores.records_frame import prepare_new_records, utc_now_text
 from crm_hygiene.stores.unstorable import WORKBOOK_CONTROL, Unstorable, refuse_unstorable, replace_unstorable
 from crm_hygiene.stores.xlsx_sheet import XlsxLayout, write_sheets
@@ -97,14 +104,16 @@ class SpreadsheetRecordStore:
                 try:
                     frame, layout = read_sheet(csv_path.read_bytes())
                 except (SheetError, OSError) as exc:
-                    raise StoreError(f"{self.description}: cannot read {csv_path.name}: {exc}") from None
+                    raise UnreadableTableError(
+                        f"{self.description}: cannot read {csv_path.name}: {exc}", entity
+                    ) from None
         if frame is None:
             frame = pd.DataFrame(columns=list(entity_spec.fields), dtype=object)
         elif "id" not in frame.columns:
             # Without ids no change can name its record: refuse before anything is written.
             shown = ", ".join(repr(c) for c in list(frame.columns)[:8])
-            raise StoreError(
-                f"{self.description}: {entity_spec.table} has no 'id' column (its columns: {shown})"
+            raise UnreadableTableError(
+                f"{self.description}: {entity_spec.table} has no 'id' column (its columns: {shown})", entity
             )
         # A team's own sheet has no bookkeeping columns: every row starts as an active version 1.
         defaults = {"tenant": self.default_tenant, "version": "1", "status": "active", "flags": "[]"}

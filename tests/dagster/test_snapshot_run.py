@@ -148,11 +148,11 @@ def test_a_date_in_year_9999_is_flagged_and_never_stops_the_run(tmp_path: Path, 
 def test_a_store_error_is_the_failure_the_summary_names(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The store names the file; the pandas error it was raised from does not.
-    folder = tmp_path / "crm"
-    folder.mkdir()
-    (folder / "contacts.csv").write_bytes(b"")
-    resources = _resources(tmp_path, f"spreadsheet:{folder}", tenant="default")
+    # The store names the file; the openpyxl error it was raised from does not. (A workbook
+    # that cannot be opened stops the run: one bad sheet of a folder is held, test_unreadable_table.)
+    book = tmp_path / "crm.xlsx"
+    book.write_bytes(b"PK\x03\x04 not a workbook")
+    resources = _resources(tmp_path, f"spreadsheet:{book}", tenant="default")
     with dg.instance_for_test() as instance:
         capsys.readouterr()
         summary = run_nightly("default", instance=instance, resources=resources, tracebacks=False)
@@ -160,11 +160,10 @@ def test_a_store_error_is_the_failure_the_summary_names(
         run_nightly("default", instance=instance, resources=resources, tracebacks=True)
         verbose = capsys.readouterr().err
     assert not summary.success
-    assert summary.failures == [
-        f"crm_snapshot: spreadsheet:{folder}: cannot read contacts.csv: the file is empty (no header row)"
-    ]
+    assert len(summary.failures) == 1
+    assert summary.failures[0].startswith(f"crm_snapshot: spreadsheet:{book}: cannot read the workbook: ")
     # Without --verbose the log names the error without Dagster's 45 frames or the skipped steps.
-    assert "cannot read contacts.csv: the file is empty" in brief
+    assert f"spreadsheet:{book}: cannot read the workbook" in brief
     assert "Stack Trace" not in brief and 'File "' not in brief and "Dependencies for step" not in brief
     assert "Stack Trace" in verbose and 'File "' in verbose and "Dependencies for step" in verbose
 
