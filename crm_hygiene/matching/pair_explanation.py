@@ -79,7 +79,9 @@ def explain_pair(
     if chart is not None:
         figure = linker.visualisations.waterfall_chart([row], filter_nulls=True)
         chart.parent.mkdir(parents=True, exist_ok=True)
-        figure.save(str(chart))
+        # Inline: the page carries Splink's bundled Vega, so it opens offline and loads no
+        # script from a CDN; Splink writes the data as JSON with <, > and & escaped.
+        figure.save(str(chart), inline=True)
         written = chart
     return PairExplanation(
         ids=ids,
