@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from crm_hygiene import cli as core_cli
-from crm_hygiene.ledger.tenants import TENANT_RULE
+from crm_hygiene.ledger.tenant_names import TENANT_RULE
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from crm_hygiene.cli import dedupe, policy, records, setup
 from crm_hygiene.cli.common import say
 from crm_hygiene.pii import mask_pii, masked_error
-from crm_hygiene.stores import StoreError
+from crm_hygiene.stores.protocol import StoreError
 
 Handler = Callable[[argparse.Namespace], int]
 

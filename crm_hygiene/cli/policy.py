@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from crm_hygiene.cli.common import add_actor_option, add_ledger_option, ledger_url, say
-from crm_hygiene.ledger import Ledger
 from crm_hygiene.policy.load import canonical_yaml, default_policy_text, load_policy_file
-from crm_hygiene.policy.store import PolicyStore
+
+if TYPE_CHECKING:
+    from crm_hygiene.ledger import Ledger
+    from crm_hygiene.policy.store import PolicyStore
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -24,6 +27,10 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> tuple[Ledger, PolicyStore]:
+    # Imported here: every command builds this parser, and the ledger loads SQLAlchemy.
+    from crm_hygiene.ledger import Ledger
+    from crm_hygiene.policy.store import PolicyStore
+
     ledger = Ledger.open(ledger_url(args))
     ledger.tenants.require(args.tenant)
     return ledger, PolicyStore(ledger)

@@ -9,15 +9,21 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from crm_hygiene.apply.audited import AuditedWriter, WriteSummary
 from crm_hygiene.cli.common import add_ledger_option, add_write_options, ledger_url, say, store_url
-from crm_hygiene.ledger import Ledger
 from crm_hygiene.model import Entity
-from crm_hygiene.stores import open_store
+
+if TYPE_CHECKING:
+    from crm_hygiene.apply.audited import AuditedWriter, WriteSummary
 
 
 def _writer(args: argparse.Namespace) -> AuditedWriter:
+    # Imported here: every command builds this parser, and these load SQLAlchemy and the stores.
+    from crm_hygiene.apply.audited import AuditedWriter
+    from crm_hygiene.ledger import Ledger
+    from crm_hygiene.stores import open_store
+
     ledger = Ledger.open(ledger_url(args))
     if getattr(args, "tenant", None):
         ledger.tenants.require(args.tenant)
@@ -69,6 +75,7 @@ def cmd_revert(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from crm_hygiene.ledger import Ledger
     from crm_hygiene.pii import mask_field_value, mask_nested, mask_pii
     from crm_hygiene.policy.store import PolicyStore
 

@@ -6,21 +6,26 @@ import argparse
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from crm_hygiene.cli.common import add_actor_option, add_ledger_option, ledger_url, say, store_url
 from crm_hygiene.config import Settings
-from crm_hygiene.ledger import Ledger
-from crm_hygiene.ledger.tenants import TENANT_RULE, check_tenant_name
+from crm_hygiene.ledger.tenant_names import TENANT_RULE, check_tenant_name
 from crm_hygiene.ledger.types import AuditAction, AuditEntry, ChangeKind
-from crm_hygiene.stores import open_store
 from crm_hygiene.stores.protocol import REPLACED_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The ledger and the stores (SQLAlchemy, Alembic, openpyxl) are imported by the commands that
+# use them: every command builds this parser, and `dedupe` needs neither.
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from crm_hygiene.demo import DemoConfig
     from crm_hygiene.demo.load import load_demo
+    from crm_hygiene.ledger import Ledger
+    from crm_hygiene.stores import open_store
 
     if args.contacts < 1 or args.companies < 1:
         say("--contacts and --companies must be at least 1")
@@ -79,6 +84,8 @@ def replaced_audit(tenant: str, replaced: pd.DataFrame, *, actor: str) -> list[A
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:
+    from crm_hygiene.ledger import Ledger
+
     names = list(args.names or []) + list(args.add or [])
     if args.action == "add" and not names:
         say("crm-hygiene tenants add: name at least one tenant")
@@ -105,6 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import duckdb
 
     from crm_hygiene import tables
+    from crm_hygiene.ledger import Ledger
     from crm_hygiene.matching.labels import LabelScores, reviewer_labels
     from crm_hygiene.matching.model_store import live_count, train_and_store
     from crm_hygiene.matching.records import ENTITIES

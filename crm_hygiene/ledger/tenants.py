@@ -7,29 +7,19 @@ each place.
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm_hygiene.ledger.codec import utc_now
 from crm_hygiene.ledger.engine import write_transaction
 from crm_hygiene.ledger.schema import tenants
+from crm_hygiene.ledger.tenant_names import TENANT_PATTERN, TENANT_RULE, check_tenant_name
 
-# Lower-case letters, digits, "_" and "-", starting with a letter or digit, at most 63 long.
-TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-TENANT_RULE = "1-63 characters: lower-case letters, digits, '_' and '-', starting with a letter or digit"
+__all__ = ["TENANT_PATTERN", "TENANT_RULE", "TenantRegistry", "UnknownTenantError", "check_tenant_name"]
 
 
 class UnknownTenantError(ValueError):
     """A command named a tenant that was never added."""
-
-
-def check_tenant_name(name: str) -> str:
-    """`name` if it is a valid tenant name, else ValueError saying the rule."""
-    if not isinstance(name, str) or not TENANT_PATTERN.fullmatch(name):
-        raise ValueError(f"invalid tenant name {name!r}: {TENANT_RULE}")
-    return name
 
 
 class TenantRegistry:

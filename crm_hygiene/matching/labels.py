@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from crm_hygiene.ledger import ChangeKind, DecisionKind, Ledger
+from crm_hygiene.ledger.types import ChangeKind, DecisionKind
 from crm_hygiene.model.records import Entity
 
 if TYPE_CHECKING:
     from splink import Linker
+
+    from crm_hygiene.ledger import Ledger
 
 # Fewer labelled matches than this teach m nothing EM did not: m per level needs a few of each.
 MIN_MATCHES = 20
