@@ -60,7 +60,9 @@ def crm_snapshot(
             elif entity in TRACKED:
                 # When a person last changed each field: survivorship must not take this
                 # tool's own writes (a re-pointed reference) for a person's edit.
-                metadata[f"{name}.field_changes"] = update_field_changes(conn, tenant, entity, book)
+                metadata[f"{name}.field_changes"] = update_field_changes(
+                    conn, tenant, entity, book, changed=None if mode.full else result.changes["id"]
+                )
             summary = table_summary(conn, tenant, entity)
             changed = result.changes["change"].value_counts()
             metadata[f"{name}.table"] = qualified_name(tenant, result.table)

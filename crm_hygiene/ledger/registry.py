@@ -432,6 +432,16 @@ class DedupRegistry:
         # Python's order, whatever the database collation.
         return found.sort_values("record_id", kind="stable").reset_index(drop=True)
 
+    def has_assignments(self, tenant: str, entity_type: str) -> bool:
+        """Whether any record of this tenant and entity type holds an entity id."""
+        tenant, kind = _scope(tenant, entity_type, f"assigned records for {tenant}/{entity_type}")
+        scope = (entity_assignments.c.tenant == tenant, entity_assignments.c.entity_type == kind)
+        with self._engine.connect() as connection:
+            found = connection.execute(
+                sa.select(entity_assignments.c.record_id).where(*scope).limit(1)
+            ).first()
+        return found is not None
+
     def assigned_records(self, tenant: str, entity_type: str) -> pd.DataFrame:
         """The records holding an entity id (record_id), with the latest assignment's time in
         `assigned_at` on every row: what an incremental run needs, without a timestamp per row."""

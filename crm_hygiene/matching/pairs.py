@@ -78,16 +78,29 @@ def records_to_rescore(
     if assignments.empty:
         return pd.Series(True, index=live.index)
     new = ~ids.isin(assignments["record_id"].astype(str))
-    if previous_clusters is not None and {"record_id", "version"} <= set(previous_clusters.columns):
-        seen = previous_clusters.set_index(previous_clusters["record_id"].astype(str))["version"]
-        before = pd.to_numeric(ids.map(seen), errors="coerce")
-        now = pd.to_numeric(live["version"], errors="coerce")
-        changed = before.isna() | now.isna() | (before != now)
-        return new | changed.astype(bool)
+    if _has_versions(previous_clusters):
+        return new | changed_since_clusters(live, previous_clusters)
     if "updated_at" not in live.columns:
         return new
     updated = pd.to_datetime(live["updated_at"], utc=True, errors="coerce")
     return new | (updated > assignments["assigned_at"].max()).fillna(False).astype(bool)
+
+
+def _has_versions(previous_clusters: pd.DataFrame | None) -> bool:
+    return previous_clusters is not None and {"record_id", "version"} <= set(previous_clusters.columns)
+
+
+def changed_since_clusters(live: pd.DataFrame, previous_clusters: pd.DataFrame) -> pd.Series:
+    """Per live record, whether it is new or at another version than the previous run clustered.
+
+    Every record the previous run clustered got an entity id then, so a record without one is
+    also missing here: this alone decides what an incremental run scores again, without
+    reading every assignment from the ledger."""
+    ids = live["id"].astype(str)
+    seen = previous_clusters.set_index(previous_clusters["record_id"].astype(str))["version"]
+    before = pd.to_numeric(ids.map(seen), errors="coerce")
+    now = pd.to_numeric(live["version"], errors="coerce")
+    return (before.isna() | now.isna() | (before != now)).astype(bool)
 
 
 def company_links(
@@ -246,10 +259,17 @@ def _incremental_plan(
     judged = set(previous["policy_version"].dropna()) if "policy_version" in previous.columns else set()
     if judged != {policy_version}:
         return False, None, "policy changed since the previous pairs"
-    assignments = registry.assigned_records(tenant, entity.value)
-    if assignments.empty:
-        return False, None, "no entity ids from a previous run"
-    rescore = records_to_rescore(live, assignments, previous_clusters)
+    if _has_versions(previous_clusters):
+        # The previous clusters hold every record the registry gave an id, with its version.
+        assert previous_clusters is not None
+        if not registry.has_assignments(tenant, entity.value):
+            return False, None, "no entity ids from a previous run"
+        rescore = changed_since_clusters(live, previous_clusters)
+    else:
+        assignments = registry.assigned_records(tenant, entity.value)
+        if assignments.empty:
+            return False, None, "no entity ids from a previous run"
+        rescore = records_to_rescore(live, assignments, previous_clusters)
     if rescore_also is not None:
         rescore = rescore | live["id"].astype(str).isin(set(rescore_also)).to_numpy()
     if 2 * int(rescore.sum()) > len(live):

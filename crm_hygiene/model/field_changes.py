@@ -47,10 +47,12 @@ def track_field_changes(
     target: str,
     tool_writes: pd.DataFrame,
     seen_at: datetime,
+    only: str | None = None,
 ) -> None:
     """Create `target` from the `snapshot` table and the `previous` field-change table (None on
     a first run); `tool_writes` (record_id, field, value) are this tool's writes since the
-    previous snapshot. Table names are given as SQL (qualified and quoted)."""
+    previous snapshot. Table names are given as SQL (qualified and quoted). With `only` (a
+    relation with an `id` column), `target` holds the rows of those records alone."""
     fields = tracked_fields(entity)
     writes = tool_writes.loc[:, list(WRITES_COLUMNS)].astype(object)
     conn.register("_tool_writes", writes)
@@ -81,6 +83,8 @@ def track_field_changes(
         source = f"{snapshot} s"
         if previous is not None:
             source += f" LEFT JOIN (SELECT DISTINCT ON (id) * FROM {previous}) p ON p.id = s.id"
+        if only is not None:
+            source += f" WHERE s.id IN (SELECT id FROM {only})"
         conn.execute(
             f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(columns)} FROM {source}", [seen_at]
         )

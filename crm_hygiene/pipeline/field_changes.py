@@ -21,9 +21,14 @@ def update_field_changes(
     ledger: Ledger,
     *,
     now: datetime | None = None,
+    changed: pd.Series | None = None,
 ) -> str:
     """Compare the entity's snapshot table with the previous field-change table; returns the
-    table's qualified name. The new table is built beside the old one, then takes its place."""
+    table's qualified name. The new table is built beside the old one, then takes its place.
+
+    `changed` (the ids an incremental snapshot found new, changed or gone) limits the work to
+    those records: every other record's snapshot row is the previous run's, so its row of the
+    table would come out the same. Their rows are replaced in one transaction."""
     target = tables.field_changes(entity)
     previous = qualified_name(tenant, target) if has_table(conn, tenant, target) else None
     since = previous_seen_at(conn, previous) if previous else None
@@ -33,16 +38,40 @@ def update_field_changes(
         else pd.DataFrame(columns=list(WRITES_COLUMNS))
     )
     staged = qualified_name(tenant, f"{target}_next")
-    track_field_changes(
-        conn,
-        entity,
-        snapshot=qualified_name(tenant, tables.snapshot(entity)),
-        previous=previous,
-        target=staged,
-        tool_writes=writes,
-        seen_at=now or datetime.now(UTC),
-    )
+    seen_at = now or datetime.now(UTC)
     final = qualified_name(tenant, target)
-    conn.execute(f"CREATE OR REPLACE TABLE {final} AS SELECT * FROM {staged}")
+    incremental = changed is not None and previous is not None
+    if incremental:
+        assert changed is not None
+        conn.register("_changed_ids", pd.DataFrame({"id": changed.astype(str).unique()}))
+    try:
+        track_field_changes(
+            conn,
+            entity,
+            snapshot=qualified_name(tenant, tables.snapshot(entity)),
+            previous=previous,
+            target=staged,
+            tool_writes=writes,
+            seen_at=seen_at,
+            only="_changed_ids" if incremental else None,
+        )
+        if incremental:
+            # Rows of the warehouse's own table replaced, not CRM records: all or none of them.
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.execute(f"DELETE FROM {final} WHERE id IN (SELECT id FROM _changed_ids)")
+                conn.execute(f"INSERT INTO {final} SELECT * FROM {staged}")
+                # `seen_at` is when the whole table was last compared: the next run reads the
+                # tool's writes since then.
+                conn.execute(f"UPDATE {final} SET seen_at = ?", [seen_at])
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        else:
+            conn.execute(f"CREATE OR REPLACE TABLE {final} AS SELECT * FROM {staged}")
+    finally:
+        if incremental:
+            conn.unregister("_changed_ids")
     conn.execute(f"DROP TABLE {staged}")
     return final

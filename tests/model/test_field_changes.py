@@ -85,3 +85,53 @@ def test_a_persons_edit_is_dated_and_this_tools_writes_are_not() -> None:
     seen = _track(conn, again, False, pd.DataFrame(columns=["record_id", "field", "value"]))
     assert seen.at["B", "company_id"] == T0
     assert seen.at["C", "company_id"] == pd.Timestamp("2026-07-01T00:00:00Z")
+
+
+def test_an_incremental_update_gives_the_table_a_whole_comparison_gives(tmp_path) -> None:
+    # An incremental run compares only the records its snapshot found new, changed or gone;
+    # every other row must come out as the whole comparison would make it, seen_at included.
+    from crm_hygiene import tables
+    from crm_hygiene.demo import DemoConfig, generate_demo_crm
+    from crm_hygiene.ledger import Ledger
+    from crm_hygiene.model.snapshot import prepare_snapshot
+    from crm_hygiene.pipeline.field_changes import update_field_changes
+    from crm_hygiene.warehouse import read_table, write_table
+
+    raw = generate_demo_crm(DemoConfig(contacts=400, companies=80, seed=3, tenant="t")).records[
+        Entity.CONTACT
+    ]
+    before = prepare_snapshot(Entity.CONTACT, raw)
+    after_raw = raw.copy()
+    edited = after_raw.index[10:30]
+    after_raw.loc[edited, "title"] = "Head of Data"
+    after_raw.loc[edited[:5], "phone"] = None
+    after_raw.loc[edited, "updated_at"] = "2026-12-01T09:00:00+00:00"
+    gone = after_raw["id"].iloc[40:45]
+    added = after_raw.iloc[50:53].assign(id=["N1", "N2", "N3"])
+    after_raw = pd.concat([after_raw[~after_raw["id"].isin(gone)], added], ignore_index=True)
+    after = prepare_snapshot(Entity.CONTACT, after_raw)
+    changed = pd.concat([raw.loc[edited, "id"], gone, added["id"]], ignore_index=True)
+
+    seen_before, seen_after = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
+    results = []
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as ledger:
+        for incremental in (False, True):
+            conn = duckdb.connect()
+            write_table(conn, "t", tables.snapshot(Entity.CONTACT), before)
+            update_field_changes(conn, "t", Entity.CONTACT, ledger, now=seen_before)
+            write_table(conn, "t", tables.snapshot(Entity.CONTACT), after)
+            update_field_changes(
+                conn, "t", Entity.CONTACT, ledger, now=seen_after, changed=changed if incremental else None
+            )
+            results.append(
+                read_table(conn, "t", tables.field_changes(Entity.CONTACT))
+                .sort_values("id")
+                .reset_index(drop=True)
+            )
+    whole, incremental_table = results
+    assert len(whole) == len(after) and not whole["id"].isin(gone).any()
+    pd.testing.assert_frame_equal(whole, incremental_table)
+    # The edits are dated by the edit, the untouched fields of edited records keep their time.
+    by_id = whole.set_index("id")
+    assert (by_id.loc[raw.loc[edited, "id"], "t_title"] == pd.Timestamp("2026-12-01T09:00:00Z")).all()
+    assert (by_id["seen_at"] == pd.Timestamp(seen_after)).all()
