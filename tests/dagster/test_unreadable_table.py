@@ -18,7 +18,8 @@ from crm_hygiene.policy import parse_policy
 from crm_hygiene.policy.store import PolicyStore
 from crm_hygiene.warehouse import read_table
 from crm_hygiene_dagster.jobs.run import RunSummary, run_nightly
-from crm_hygiene_dagster.resources import CrmStoreResource, LedgerResource, WarehouseResource
+from crm_hygiene_dagster.resources import WarehouseResource
+from tests.dagster.test_dedupe_run import _resources
 from tests.matching.dedupe_demo import TENANT, Crm, new_crm
 
 SHEETS = ("contacts.csv", "companies.csv", "employment.csv")
@@ -27,14 +28,6 @@ SHEETS = ("contacts.csv", "companies.csv", "employment.csv")
 @pytest.fixture
 def crm(tmp_path: Path) -> Crm:
     return new_crm(tmp_path, spreadsheet=True)
-
-
-def _resources(crm: Crm, tmp_path: Path) -> dict[str, object]:
-    return {
-        "crm_store": CrmStoreResource(url=crm.crm_url),
-        "ledger": LedgerResource(url=crm.ledger_url),
-        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
-    }
 
 
 def _folder(crm: Crm) -> Path:
