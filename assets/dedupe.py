@@ -137,11 +137,19 @@ def duplicate_clusters(
     with warehouse.get_connection() as conn, ledger.open() as book:
         policy = pin_policy(context, book)
         metadata: dict[str, object] = dict(policy_metadata(policy))
+        # On an incremental run the previous run completed: its clusters are the registry's
+        # state, and the clusters that did not change keep their ids without asking it.
+        incremental = not run_mode(conn, tenant).full
         for entity in ENTITIES:
             records = tables.read_records(
                 conn, tenant, entity, snapshot_columns=["id"], normalized_columns=["id", "status", "version"]
             )
             pairs = read_table(conn, tenant, tables.candidate_pairs(entity))
+            previous = (
+                tables.read_if_present(conn, tenant, tables.duplicate_clusters(entity))
+                if incremental
+                else None
+            )
             clusters = cluster_records(
                 book.registry,
                 tenant,
@@ -150,6 +158,7 @@ def duplicate_clusters(
                 pairs,
                 run_id=context.run.run_id,
                 rules=policy.policy.merge,
+                previous=previous,
             )
             write_table(conn, tenant, tables.duplicate_clusters(entity), clusters)
             for key, value in cluster_summary(clusters).items():

@@ -16,7 +16,7 @@ Every method takes (tenant, entity_type) and never reads across them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -53,6 +53,7 @@ IDS_PER_QUERY = 500
 _NEW_ID_TYPES: dict[str, sa.types.TypeEngine] = {"entity_id": sa.String(), "seq": sa.BigInteger()}
 _SUCCESSOR_TYPES: dict[str, sa.types.TypeEngine] = {"entity_id": sa.String(), "successor_id": sa.String()}
 _ASSIGNMENT_TYPES: dict[str, sa.types.TypeEngine] = {"record_id": sa.String(), "entity_id": sa.String()}
+_ID_TYPES: dict[str, sa.types.TypeEngine] = {"entity_id": sa.String()}
 
 # Upper bound on successor hops followed by `resolve_entity_ids`, one query round each. A
 # healthy chain is a few links long; this only stops a runaway walk.
@@ -295,6 +296,34 @@ class DedupRegistry:
         over all of the tenant's assignments, read in two scans, and written back with one
         statement per kind of write over a staged table (new ids, retired ids, assignments).
         """
+        assigned = self._assign(tenant, entity_type, clusters, run_id=run_id)
+        assert assigned is not None
+        return assigned
+
+    def assign_changed_entity_ids(
+        self, tenant: str, entity_type: str, clusters: pd.DataFrame, *, run_id: str, reserved: Collection[str]
+    ) -> pd.DataFrame | None:
+        """`assign_entity_ids` for the clusters that may have changed (an incremental run);
+        every other record counts as absent and keeps its id, and `reserved` are the ids those
+        clusters hold. Only the assignments of the given records, and of every record holding
+        one of their ids, are read: the rules read nothing else, so the outcome for the given
+        records is the one a call with every cluster would give, provided no cluster left out
+        shares an id with one given. If a given record holds a reserved id (a record merged
+        away and live again, say), nothing is written and None is returned: ask again with
+        every cluster.
+        """
+        return self._assign(tenant, entity_type, clusters, run_id=run_id, reserved=reserved, scoped=True)
+
+    def _assign(
+        self,
+        tenant: str,
+        entity_type: str,
+        clusters: pd.DataFrame,
+        *,
+        run_id: str,
+        scoped: bool = False,
+        reserved: Collection[str] = (),
+    ) -> pd.DataFrame | None:
         where = f"entity ids for {tenant}/{entity_type}"
         tenant, kind = _scope(tenant, entity_type, where)
         run_id = _require_text(run_id, "run_id", where)
@@ -305,7 +334,13 @@ class DedupRegistry:
         scope = (entities.c.tenant == tenant, entities.c.entity_type == kind)
         with write_transaction(self._engine) as connection:
             self._serialise(connection, "entities", tenant, kind)
-            known = self._known_ids(connection, tenant, kind)
+            known = (
+                self._known_ids_for(connection, tenant, kind, run["key"])
+                if scoped
+                else self._known_ids(connection, tenant, kind)
+            )
+            if reserved and known.loc[known["key"].isin(run["key"]), "old_id"].isin(list(reserved)).any():
+                return None
             last_seq = connection.execute(
                 sa.select(sa.func.coalesce(sa.func.max(entities.c.seq), 0)).where(*scope)
             ).scalar_one()
@@ -393,6 +428,47 @@ class DedupRegistry:
         keys = _fetch_frame(connection, assigned, ["key", "old_id"])
         issued = _fetch_frame(connection, ages, ["old_id", "age"])
         return keys.merge(issued, on="old_id", how="inner")
+
+    @staticmethod
+    def _known_ids_for(connection: sa.Connection, tenant: str, kind: str, keys: pd.Series) -> pd.DataFrame:
+        """`_known_ids` narrowed to the records `keys` and every record holding one of their ids;
+        `age` ranks those ids only (the rules compare the ages of ids met in the call alone)."""
+        scope = (entity_assignments.c.tenant == tenant, entity_assignments.c.entity_type == kind)
+        with staged(
+            connection, "staged_keys", keys.to_frame("record_id"), {"record_id": sa.String()}
+        ) as given:
+            held = _fetch_frame(
+                connection,
+                sa.select(entity_assignments.c.entity_id)
+                .where(*scope, entity_assignments.c.record_id == given.c.record_id)
+                .distinct(),
+                ["old_id"],
+            )
+        if held.empty:
+            return pd.DataFrame(
+                {"key": pd.Series(dtype=object), "old_id": pd.Series(dtype=object), "age": []}
+            )
+        with staged(connection, "staged_ids", held.rename(columns={"old_id": "entity_id"}), _ID_TYPES) as ids:
+            keys_of = _fetch_frame(
+                connection,
+                sa.select(entity_assignments.c.record_id, entity_assignments.c.entity_id).where(
+                    *scope, entity_assignments.c.entity_id == ids.c.entity_id
+                ),
+                ["key", "old_id"],
+            )
+            issued = _fetch_frame(
+                connection,
+                sa.select(entities.c.entity_id, entities.c.created_at, entities.c.seq).where(
+                    entities.c.tenant == tenant,
+                    entities.c.entity_type == kind,
+                    entities.c.entity_id == ids.c.entity_id,
+                ),
+                ["old_id", "created_at", "seq"],
+            )
+        # Issue order as `_known_ids` ranks it: created_at, then seq.
+        issued = issued.sort_values(["created_at", "seq"], kind="stable")
+        issued["age"] = np.arange(1, len(issued) + 1)
+        return keys_of.merge(issued[["old_id", "age"]], on="old_id", how="inner")
 
     @staticmethod
     def _prepare_clusters(clusters: pd.DataFrame, where: str) -> pd.DataFrame:

@@ -30,12 +30,20 @@ def cluster_records(
     *,
     run_id: str,
     rules: MergePolicy | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every live record (`live`: id, version) with its auto and review cluster (label and
     size), its stable entity id and the version it was clustered at (for the next incremental run).
 
     Entity ids follow the auto clusters: records the matcher is sure of are one entity; a
     review cluster is only a question until someone answers it.
+
+    `previous` (the last complete run's table, on an incremental run): an auto cluster made of
+    exactly the records of one previous auto cluster keeps that cluster's entity id without
+    asking the registry, which is given the other clusters only
+    (`DedupRegistry.assign_changed_entity_ids`). No other cluster
+    can hold that id (its records were all in the unchanged cluster), so the ids come out as a
+    call with every cluster would give them.
     """
     rules = rules or MergePolicy()
     ids = live["id"].astype(str).reset_index(drop=True)
@@ -43,8 +51,13 @@ def cluster_records(
     auto = cluster(ids, pairs, rules.auto_merge_threshold).rename(columns={"cluster": "auto_cluster"})
     review = cluster(ids, pairs, rules.review_threshold).rename(columns={"cluster": "review_cluster"})
     frame = auto.merge(review, on="record_id", how="left")
-    assigned = registry.assign_entity_ids(
-        tenant, Entity(entity).value, auto.rename(columns={"auto_cluster": "cluster"}), run_id=run_id
+    assigned = assign_ids(
+        registry,
+        tenant,
+        entity,
+        auto.rename(columns={"auto_cluster": "cluster"}),
+        run_id=run_id,
+        previous=previous,
     )
     frame = frame.merge(assigned, on="record_id", how="left")
     for level in ("auto", "review"):
@@ -55,6 +68,73 @@ def cluster_records(
     frame["version"] = frame["record_id"].map(pd.Series(version.to_numpy(), index=ids)).astype("Int64")
     frame = frame.sort_values("record_id", kind="stable").reset_index(drop=True)
     return frame[list(CLUSTER_COLUMNS)].astype({"auto_size": "int64", "review_size": "int64"})
+
+
+def assign_ids(
+    registry: DedupRegistry,
+    tenant: str,
+    entity: Entity,
+    clusters: pd.DataFrame,
+    *,
+    run_id: str,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """record_id, entity_id for `clusters` (record_id, cluster): the registry's ids, asked only
+    for the clusters `previous` does not hold unchanged (see `cluster_records`)."""
+    kind = Entity(entity).value
+    kept = unchanged_clusters(clusters, previous)
+    if previous is None:
+        return registry.assign_entity_ids(tenant, kind, clusters, run_id=run_id)
+    assigned = registry.assign_changed_entity_ids(
+        tenant,
+        kind,
+        clusters[~clusters["record_id"].astype(str).isin(kept.index)],
+        run_id=run_id,
+        reserved=set(kept),
+    )
+    if assigned is None:
+        # A record of a changed cluster holds an id of an unchanged one: the rules must weigh
+        # both clusters, so every cluster is given.
+        return registry.assign_entity_ids(tenant, kind, clusters, run_id=run_id)
+    if kept.empty:
+        return assigned
+    return pd.concat(
+        [assigned, pd.DataFrame({"record_id": kept.index.to_numpy(), "entity_id": kept.to_numpy()})],
+        ignore_index=True,
+    )
+
+
+def unchanged_clusters(clusters: pd.DataFrame, previous: pd.DataFrame | None) -> pd.Series:
+    """Entity id by record id, for the records of every cluster (record_id, cluster) whose
+    members are exactly those of one cluster of `previous` (record_id, auto_cluster,
+    auto_size, entity_id); empty without `previous`."""
+    empty = pd.Series([], index=pd.Index([], dtype=object), dtype=object)
+    if previous is None or previous.empty or clusters.empty:
+        return empty
+    before = previous.set_index(previous["record_id"].astype(str))
+    before = before[~before.index.duplicated()]
+    ids = clusters["record_id"].astype(str)
+    label = ids.map(before["auto_cluster"])
+    frame = pd.DataFrame(
+        {
+            "record_id": ids.to_numpy(),
+            "cluster": clusters["cluster"].to_numpy(),
+            "label": label.to_numpy(),
+            "size_before": ids.map(before["auto_size"]).to_numpy(),
+            "entity_id": ids.map(before["entity_id"]).to_numpy(),
+        }
+    )
+    grouped = frame.groupby("cluster", sort=False)
+    # Every member was in the same previous cluster, with an id, and that cluster had no
+    # other member: then it is the same set of records.
+    same = (
+        grouped["label"].transform("count").eq(grouped["record_id"].transform("size"))
+        & grouped["label"].transform("nunique").eq(1)
+        & frame["entity_id"].notna().groupby(frame["cluster"]).transform("all")
+        & frame["size_before"].eq(grouped["record_id"].transform("size"))
+    )
+    kept = frame[same]
+    return pd.Series(kept["entity_id"].to_numpy(), index=pd.Index(kept["record_id"].to_numpy()), dtype=object)
 
 
 def cluster_summary(clusters: pd.DataFrame) -> dict[str, int]:

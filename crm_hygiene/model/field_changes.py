@@ -80,11 +80,12 @@ def track_field_changes(
             ]
         columns.append("?::TIMESTAMPTZ AS seen_at")
         # A hand-typed sheet may repeat an id: the previous table is read once per id.
-        source = f"{snapshot} s"
+        # With `only`, both sides are narrowed before the join (the DISTINCT ON would otherwise
+        # read every previous row).
+        among = "" if only is None else f" WHERE id IN (SELECT id FROM {only})"
+        source = f"(SELECT * FROM {snapshot}{among}) s"
         if previous is not None:
-            source += f" LEFT JOIN (SELECT DISTINCT ON (id) * FROM {previous}) p ON p.id = s.id"
-        if only is not None:
-            source += f" WHERE s.id IN (SELECT id FROM {only})"
+            source += f" LEFT JOIN (SELECT DISTINCT ON (id) * FROM {previous}{among}) p ON p.id = s.id"
         conn.execute(
             f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(columns)} FROM {source}", [seen_at]
         )
