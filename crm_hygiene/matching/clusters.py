@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from crm_hygiene.ledger.registry import DedupRegistry
@@ -111,30 +112,37 @@ def unchanged_clusters(clusters: pd.DataFrame, previous: pd.DataFrame | None) ->
     empty = pd.Series([], index=pd.Index([], dtype=object), dtype=object)
     if previous is None or previous.empty or clusters.empty:
         return empty
-    before = previous.set_index(previous["record_id"].astype(str))
-    before = before[~before.index.duplicated()]
-    ids = clusters["record_id"].astype(str)
-    label = ids.map(before["auto_cluster"])
+    # One position per record of `previous`; labels as integer codes (min and max per group
+    # are then integer reductions, where `nunique` over text was most of the time).
+    previous = previous.drop_duplicates("record_id")
+    before_ids = pd.Index(previous["record_id"].astype(str))
+    at = before_ids.get_indexer(clusters["record_id"].astype(str))  # -1: not in `previous`
+    label_codes = pd.factorize(previous["auto_cluster"])[0]
+    held = previous["entity_id"].notna().to_numpy()
+    seen = at >= 0
+    label = np.where(seen, label_codes[at], -1)
     frame = pd.DataFrame(
         {
-            "record_id": ids.to_numpy(),
-            "cluster": clusters["cluster"].to_numpy(),
-            "label": label.to_numpy(),
-            "size_before": ids.map(before["auto_size"]).to_numpy(),
-            "entity_id": ids.map(before["entity_id"]).to_numpy(),
+            "cluster": pd.factorize(clusters["cluster"])[0],
+            "label": label,
+            "ok": seen & np.where(seen, held[at], False),
+            "size_before": np.where(seen, previous["auto_size"].to_numpy()[at], -1),
         }
     )
     grouped = frame.groupby("cluster", sort=False)
     # Every member was in the same previous cluster, with an id, and that cluster had no
     # other member: then it is the same set of records.
     same = (
-        grouped["label"].transform("count").eq(grouped["record_id"].transform("size"))
-        & grouped["label"].transform("nunique").eq(1)
-        & frame["entity_id"].notna().groupby(frame["cluster"]).transform("all")
-        & frame["size_before"].eq(grouped["record_id"].transform("size"))
+        grouped["label"].transform("min").eq(grouped["label"].transform("max"))
+        & grouped["ok"].transform("all")
+        & frame["size_before"].eq(grouped["label"].transform("size"))
+    ).to_numpy()
+    kept_at = at[same]
+    return pd.Series(
+        previous["entity_id"].to_numpy()[kept_at],
+        index=pd.Index(before_ids[kept_at].to_numpy()),
+        dtype=object,
     )
-    kept = frame[same]
-    return pd.Series(kept["entity_id"].to_numpy(), index=pd.Index(kept["record_id"].to_numpy()), dtype=object)
 
 
 def cluster_summary(clusters: pd.DataFrame) -> dict[str, int]:
