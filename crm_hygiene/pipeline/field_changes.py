@@ -11,6 +11,7 @@ from crm_hygiene import tables
 from crm_hygiene.ledger import Ledger
 from crm_hygiene.model import Entity
 from crm_hygiene.model.field_changes import WRITES_COLUMNS, previous_seen_at, track_field_changes
+from crm_hygiene.pipeline.incremental import replace_rows
 from crm_hygiene.warehouse import has_table, qualified_name
 
 
@@ -28,7 +29,7 @@ def update_field_changes(
 
     `changed` (the ids an incremental snapshot found new, changed or gone) limits the work to
     those records: every other record's snapshot row is the previous run's, so its row of the
-    table would come out the same. Their rows are replaced in one transaction."""
+    table would come out the same. Their rows are replaced (`incremental.replace_rows`)."""
     target = tables.field_changes(entity)
     previous = qualified_name(tenant, target) if has_table(conn, tenant, target) else None
     since = previous_seen_at(conn, previous) if previous else None
@@ -56,18 +57,14 @@ def update_field_changes(
             only="_changed_ids" if incremental else None,
         )
         if incremental:
-            # Rows of the warehouse's own table replaced, not CRM records: all or none of them.
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.execute(f"DELETE FROM {final} WHERE id IN (SELECT id FROM _changed_ids)")
-                conn.execute(f"INSERT INTO {final} SELECT * FROM {staged}")
-                # `seen_at` is when the whole table was last compared: the next run reads the
-                # tool's writes since then.
-                conn.execute(f"UPDATE {final} SET seen_at = ?", [seen_at])
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            assert changed is not None
+            # Only the changed records' rows (a few thousand), swapped in as incremental
+            # snapshots swap theirs; `seen_at` is when the whole table was last compared (the
+            # next run reads the tool's writes since then). A crash in between leaves the run
+            # unfinished, so the next one is full and rebuilds the table.
+            rows = conn.execute(f"SELECT * FROM {staged}").fetch_df()
+            replace_rows(conn, tenant, target, changed, rows)
+            conn.execute(f"UPDATE {final} SET seen_at = ?", [seen_at])
         else:
             conn.execute(f"CREATE OR REPLACE TABLE {final} AS SELECT * FROM {staged}")
     finally:
