@@ -186,6 +186,7 @@ def fit_file(
         u_without_duplicates=True,
         report_learnt=False,
         link_inputs=link_inputs,
+        drop_empty_comparisons=True,
     )
     return linker, learnt
 

@@ -35,6 +35,7 @@ import pandas as pd
 from splink import Linker, SettingsCreator
 
 from crm_hygiene.matching.em_blocks import co_located
+from crm_hygiene.matching.empty_comparisons import split_empty
 from crm_hygiene.matching.inputs import as_arrow, ensure_match_input
 from crm_hygiene.matching.labels import label_scores, learn_m, usable
 from crm_hygiene.matching.learnt import (
@@ -251,6 +252,7 @@ def fit_registered(
     report_learnt: bool = True,
     link_inputs: Sequence[SplinkDataFrame] = (),
     labels: pd.DataFrame | None = None,
+    drop_empty_comparisons: bool = False,
 ) -> Fit:
     """Train on match input already registered on `session` (with any `extra_exact` columns).
 
@@ -264,11 +266,16 @@ def fit_registered(
     `records` is then their union, which the counting and checking queries read.
     `u_without_duplicates` takes the duplicates out of the sampled u (`learnt.remove_matches_from_u`),
     for files where a few entities hold many rows; `extra_blocking` adds prediction blocking
-    rules (`blocking.affordable_rules`).
+    rules (`blocking.affordable_rules`). `drop_empty_comparisons` leaves out the comparisons no
+    two records have a value for (`empty_comparisons`): a file's unmapped fields.
     """
     report = say or (lambda message: logger.info("train %s: %s", entity.value, message))
     rules = training_rules(entity, extra_exact)
     to_train = comparisons(entity, extra_exact)
+    if drop_empty_comparisons:
+        to_train, empty = split_empty(session.con, records.physical_name, to_train)
+        if empty:
+            report(f"not compared, no two records have a value: {', '.join(empty)}")
     counted = fix_counted_us(session.con, records.physical_name, to_train)
     report(f"counted u of exact levels: {counted}")
     settings = match_settings(

@@ -73,7 +73,9 @@ def explain_pair(
     rows = scored.as_record_list()
     scored.drop_table_from_database_and_remove_from_cache()
     row = rows[0]
-    text = explain_with(pd.DataFrame([row]), level_phrases(entity, identifiers)).iloc[0]
+    # A file's model leaves out the comparisons of empty columns (`empty_comparisons`).
+    phrases = {name: p for name, p in level_phrases(entity, identifiers).items() if f"gamma_{name}" in row}
+    text = explain_with(pd.DataFrame([row]), phrases).iloc[0]
     prior = float(linker._settings_obj._probability_two_random_records_match)
     written = None
     if chart is not None:
