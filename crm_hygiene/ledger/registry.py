@@ -368,16 +368,24 @@ class DedupRegistry:
                         )
                     )
             if not plan.successors.empty:
-                with staged(connection, "staged_successors", plan.successors, _SUCCESSOR_TYPES) as retired:
+                with staged(
+                    connection, "staged_successors", plan.successors, _SUCCESSOR_TYPES, key="entity_id"
+                ) as retired:
+                    # IN and a keyed lookup rather than UPDATE ... FROM: see `staging.staged`.
+                    successor = (
+                        sa.select(retired.c.successor_id)
+                        .where(retired.c.entity_id == entities.c.entity_id)
+                        .scalar_subquery()
+                    )
                     connection.execute(
                         sa.update(entities)
                         .where(
                             *scope,
-                            entities.c.entity_id == retired.c.entity_id,
+                            entities.c.entity_id.in_(sa.select(retired.c.entity_id)),
                             entities.c.successor_id.is_(None),
                         )
                         .values(
-                            successor_id=retired.c.successor_id,
+                            successor_id=successor,
                             retired_at=constants["now"],
                             retired_run_id=constants["run_id"],
                         )
@@ -434,16 +442,18 @@ class DedupRegistry:
         """`_known_ids` narrowed to the records `keys` and every record holding one of their ids;
         `age` ranks those ids only (the rules compare the ages of ids met in the call alone)."""
         scope = (entity_assignments.c.tenant == tenant, entity_assignments.c.entity_type == kind)
+        # IN, not a join, and no DISTINCT (it makes SQLite walk the entity-id index over the
+        # whole tenant): see `staging.staged`.
         with staged(
             connection, "staged_keys", keys.to_frame("record_id"), {"record_id": sa.String()}
         ) as given:
             held = _fetch_frame(
                 connection,
-                sa.select(entity_assignments.c.entity_id)
-                .where(*scope, entity_assignments.c.record_id == given.c.record_id)
-                .distinct(),
+                sa.select(entity_assignments.c.entity_id).where(
+                    *scope, entity_assignments.c.record_id.in_(sa.select(given.c.record_id))
+                ),
                 ["old_id"],
-            )
+            ).drop_duplicates(ignore_index=True)
         if held.empty:
             return pd.DataFrame(
                 {"key": pd.Series(dtype=object), "old_id": pd.Series(dtype=object), "age": []}
@@ -452,7 +462,7 @@ class DedupRegistry:
             keys_of = _fetch_frame(
                 connection,
                 sa.select(entity_assignments.c.record_id, entity_assignments.c.entity_id).where(
-                    *scope, entity_assignments.c.entity_id == ids.c.entity_id
+                    *scope, entity_assignments.c.entity_id.in_(sa.select(ids.c.entity_id))
                 ),
                 ["key", "old_id"],
             )
@@ -461,7 +471,7 @@ class DedupRegistry:
                 sa.select(entities.c.entity_id, entities.c.created_at, entities.c.seq).where(
                     entities.c.tenant == tenant,
                     entities.c.entity_type == kind,
-                    entities.c.entity_id == ids.c.entity_id,
+                    entities.c.entity_id.in_(sa.select(ids.c.entity_id)),
                 ),
                 ["old_id", "created_at", "seq"],
             )

@@ -26,18 +26,32 @@ def _temp_schema(connection: sa.Connection) -> str:
 
 @contextmanager
 def staged(
-    connection: sa.Connection, name: str, frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]
+    connection: sa.Connection,
+    name: str,
+    frame: pd.DataFrame,
+    types: dict[str, sa.types.TypeEngine],
+    *,
+    key: str | None = None,
 ) -> Iterator[sa.Table]:
     """`frame[list(types)]` in a temporary table `name`, for the length of the block.
 
     Created inside the caller's transaction: dropped at the end of the block, or taken away
     by the rollback when the block fails (both databases roll back DDL). Values must not be
-    null (they are ids and numbers).
+    null (they are ids and numbers). `key` names a column whose values are unique: it becomes
+    the primary key, so a subquery reading one row by it is an index lookup.
+
+    Read a staged table with `column IN (SELECT ... FROM staged)`, not as a join: without
+    statistics SQLite's planner puts the ledger table in the outer loop of a join and scans the
+    staged table for each of its rows (3,000 staged ids against 200,000 assignments: 40 s
+    instead of 10 ms).
     """
     table = sa.Table(
         name,
         sa.MetaData(),
-        *(sa.Column(column, kind, nullable=False) for column, kind in types.items()),
+        *(
+            sa.Column(column, kind, nullable=False, primary_key=column == key)
+            for column, kind in types.items()
+        ),
         schema=_temp_schema(connection),
     )
     table.create(connection)
