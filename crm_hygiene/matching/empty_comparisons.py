@@ -44,7 +44,7 @@ def split_empty(
     counted = [i for i, names in enumerate(columns) if names]
     if not counted:
         return list(candidates), []
-    counts = " , ".join(
+    counts = ", ".join(
         "count(*) FILTER (WHERE " + " OR ".join(f'"{name}" IS NOT NULL' for name in columns[i]) + ")"
         for i in counted
     )
