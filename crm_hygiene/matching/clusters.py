@@ -49,8 +49,10 @@ def cluster_records(
     rules = rules or MergePolicy()
     ids = live["id"].astype(str).reset_index(drop=True)
     pairs = within(pairs, set(ids))
-    auto = cluster(ids, pairs, rules.auto_merge_threshold).rename(columns={"cluster": "auto_cluster"})
-    review = cluster(ids, pairs, rules.review_threshold).rename(columns={"cluster": "review_cluster"})
+    # Sorted once: `cluster` keeps a sorted id list as it is instead of sorting it per threshold.
+    ordered = ids.sort_values(ignore_index=True)
+    auto = cluster(ordered, pairs, rules.auto_merge_threshold).rename(columns={"cluster": "auto_cluster"})
+    review = cluster(ordered, pairs, rules.review_threshold).rename(columns={"cluster": "review_cluster"})
     frame = auto.merge(review, on="record_id", how="left")
     assigned = assign_ids(
         registry,
